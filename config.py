@@ -1,0 +1,105 @@
+"""Configuration from EXPO_* environment variables, with safe embedded defaults."""
+import json
+import os
+import secrets
+from pathlib import Path
+
+
+def _env(name, default=None):
+    """Return the EXPO_ variable NAME, or DEFAULT when unset or empty."""
+    value = os.environ.get(f"EXPO_{name}")
+    return default if value in (None, "") else value
+
+
+def _int(name, default):
+    return int(_env(name, default))
+
+
+def data_dir():
+    """Return the directory that holds the embedded defaults' data."""
+    return Path(_env("DATA_DIR", "instance")).resolve()
+
+
+def _secret_key(directory):
+    """Return EXPO_SECRET_KEY, or a key generated once and kept in the data dir."""
+    key = _env("SECRET_KEY")
+    if key:
+        return key
+    path = directory / "secret_key"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def store_settings(directory):
+    """Return the S3 endpoint and keys: from EXPO_S3_* or from the embedded store's file."""
+    saved = {}
+    path = directory / "store.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+    return {
+        "endpoint": _env("S3_ENDPOINT", saved.get("endpoint")),
+        "access_key": _env("S3_ACCESS_KEY", saved.get("access_key")),
+        "secret_key": _env("S3_SECRET_KEY", saved.get("secret_key")),
+    }
+
+
+class Config:
+    """Embedded defaults: SQLite, SQLAlchemy broker and SeaweedFS under the data dir."""
+
+    def __init__(self):
+        directory = data_dir()
+        self.EXPO_DATA_DIR = str(directory)
+        self.SECRET_KEY = _secret_key(directory)
+        self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{directory / 'expo.sqlite'}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.EXPO_BROKER_URL = _env("BROKER_URL", f"sqla+sqlite:///{directory / 'broker.sqlite'}")
+        store = store_settings(directory)
+        self.EXPO_S3_ENDPOINT = store["endpoint"]
+        self.EXPO_S3_ACCESS_KEY = store["access_key"]
+        self.EXPO_S3_SECRET_KEY = store["secret_key"]
+        self.EXPO_S3_BUCKET = _env("S3_BUCKET", "expo")
+        self.EXPO_S3_REGION = _env("S3_REGION", "us-east-1")
+        self.EXPO_MEDIA_BASE_URL = _env("MEDIA_BASE_URL")
+        self.EXPO_SANDBOX_ORIGIN = _env("SANDBOX_ORIGIN")
+        hosts = _env("EMBED_HOSTS", "player.bilibili.com,v.qq.com")
+        self.EXPO_EMBED_HOSTS = [h.strip().lower() for h in hosts.split(",") if h.strip()]
+        self.EXPO_MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024)
+        self.EXPO_MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 50_000_000)
+        self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_BYTES", 8 * 1024**3)
+        self.EXPO_LOGIN_LIMIT = _int("LOGIN_LIMIT", 10)
+        self.EXPO_LOGIN_WINDOW_S = _int("LOGIN_WINDOW_S", 300)
+        self.EXPO_SECURE_COOKIES = _env("SECURE_COOKIES", "0") == "1"
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.EXPO_SECURE_COOKIES
+        self.REMEMBER_COOKIE_SECURE = self.EXPO_SECURE_COOKIES
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.BABEL_DEFAULT_LOCALE = "zh_CN"
+        self.EXPO_LANGUAGES = ["zh_CN", "en"]
+        self.EXPO_TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
+        self.EXPO_LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
+
+class ProductionConfig(Config):
+    """PostgreSQL, Redis, S3 and TLS: every service named by an EXPO_* variable."""
+
+    def __init__(self):
+        super().__init__()
+        self.SESSION_COOKIE_SECURE = True
+        self.REMEMBER_COOKIE_SECURE = True
+        self.EXPO_SECURE_COOKIES = True
+
+
+class TestConfig(Config):
+    """Used by the test suite; services come from the EXPO_TEST_* variables via conftest."""
+
+    TESTING = True
+
+    def __init__(self):
+        super().__init__()
+        self.TESTING = True

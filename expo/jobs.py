@@ -1,0 +1,32 @@
+"""Celery bound to the Flask app: every task runs inside an app context."""
+from celery import Celery, Task
+from kombu import Queue
+
+
+def celery_init_app(app):
+    """Create the Celery app for APP, with acks-late delivery and separate queues."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    broker = app.config["EXPO_BROKER_URL"]
+    celery.conf.update(
+        broker_url=broker,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue="short",
+        task_queues=(Queue("short"), Queue("long")),
+        broker_connection_retry_on_startup=True,
+        # The SQLAlchemy transport hands its options to create_engine, so they are for Redis only.
+        broker_transport_options={"visibility_timeout": 4 * 3600} if broker.startswith("redis") else {},
+        worker_hijack_root_logger=False,
+        include=["media.tasks"],
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery

@@ -1,0 +1,98 @@
+"""The OpenAPI 3 document of the HTTP API."""
+from flask import Blueprint, jsonify
+
+bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}
+MEDIA_REF = {"type": "object", "properties": {"id": {"type": "string"}, "kind": {"type": ["string", "null"]},
+                                              "meta": {"type": "object"}, "renditions": {"type": "object"}}}
+BLOCK = {"type": "object", "required": ["kind"], "properties": {
+    "id": {"type": "string"}, "kind": {"enum": ["text", "image", "audio", "video", "h5", "panorama", "embed"]},
+    "html": {"type": "string"}, "media": {}, "caption": {"type": "string"}, "alt": {"type": "string"},
+    "title": {"type": "string"}, "captions": {}, "url": {"type": "string"},
+    "hotspots": {"type": "array", "items": {"type": "object", "properties": {
+        "pitch": {"type": "number"}, "yaw": {"type": "number"}, "text": {"type": "string"}}}}}}
+DRAFT = {"type": "object", "required": ["version", "name", "summary", "tags", "blocks"], "properties": {
+    "id": {"type": "string"}, "slug": {"type": "string"}, "status": {"type": "string"},
+    "version": {"type": "integer"}, "name": {"type": "string"}, "summary": {"type": "string"},
+    "tags": {"type": "array", "items": {"type": "string"}}, "blocks": {"type": "array", "items": BLOCK}}}
+MEDIA = {"type": "object", "required": ["id", "kind", "status"], "properties": {
+    "id": {"type": "string"}, "kind": {"type": "string"},
+    "status": {"enum": ["queued", "processing", "ready", "failed"]}, "progress": {"type": "integer"},
+    "error": {"type": ["object", "null"]}, "meta": {"type": "object"}, "renditions": {"type": "object"}}}
+SUMMARY = {"type": "object", "properties": {
+    "slug": {"type": "string"}, "name": {"type": "string"}, "summary": {"type": "string"},
+    "tags": {"type": "array", "items": {"type": "string"}}, "cover_url": {"type": ["string", "null"]},
+    "url": {"type": "string"}}}
+
+
+def _json(schema):
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _op(summary, ok_status, ok_schema, body=None, params=(), auth=True, errors=(400, 404)):
+    op = {"summary": summary, "responses": {str(ok_status): {"description": "OK", **_json(ok_schema)}}}
+    for status in sorted({*errors, 401, 422, 429} if auth else set(errors) | {422}):
+        op["responses"][str(status)] = {"description": "Error", **_json(ERROR)}
+    if body:
+        op["requestBody"] = {"required": True, **body}
+    if params:
+        op["parameters"] = [{"name": n, "in": where, "required": where == "path", "schema": {"type": "string"}}
+                            for n, where in params]
+    if auth:
+        op["security"] = [{"bearer": []}]
+    return op
+
+
+def document():
+    """Return the OpenAPI document as a dict."""
+    obj = {"type": "object"}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Cloud Expo API", "version": "1"},
+        "servers": [{"url": "/"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": {"Error": ERROR, "Draft": DRAFT, "Media": MEDIA, "Block": BLOCK}},
+        "paths": {
+            "/api/v1/tokens": {"post": _op(
+                "Mint an API token", 201, {"type": "object", "properties": {"token": {"type": "string"}}},
+                _json({"type": "object", "required": ["email", "password"],
+                       "properties": {"email": {"type": "string"}, "password": {"type": "string"}}}),
+                auth=False, errors=(400, 401, 429))},
+            "/api/v1/pavilions": {
+                "get": _op("List published pavilions", 200, {"type": "object", "properties": {
+                    "items": {"type": "array", "items": SUMMARY}, "next": {"type": ["string", "null"]}}},
+                    params=[("q", "query"), ("tag", "query"), ("day", "query"), ("limit", "query"),
+                            ("cursor", "query")], auth=False, errors=(400,)),
+                "post": _op("Create a pavilion", 201, obj, _json({
+                    "type": "object", "required": ["name"], "properties": {
+                        "name": {"type": "string"}, "slug": {"type": "string"}, "summary": {"type": "string"}}}),
+                    errors=(400, 403, 409))},
+            "/api/v1/pavilions/{slug}": {"get": _op("A published pavilion", 200, obj, params=[("slug", "path")],
+                                                    auth=False)},
+            "/api/v1/pavilions/{id}/draft": {
+                "get": _op("Read the draft", 200, DRAFT, params=[("id", "path")]),
+                "put": _op("Replace the draft", 200, DRAFT, _json(DRAFT), params=[("id", "path")],
+                           errors=(400, 404, 409))},
+            "/api/v1/pavilions/{id}/submit": {"post": _op("Submit the draft for review", 202, obj,
+                                                          params=[("id", "path")], errors=(404, 409))},
+            "/api/v1/media": {"post": _op("Upload a media file", 202, MEDIA, {"content": {"multipart/form-data": {
+                "schema": {"type": "object", "required": ["file", "pavilion_id"], "properties": {
+                    "file": {"type": "string", "format": "binary"}, "pavilion_id": {"type": "string"},
+                    "kind": {"type": "string"}}}}}}, errors=(400, 404, 413, 415))},
+            "/api/v1/media/{id}": {"get": _op("Media status", 200, MEDIA, params=[("id", "path")])},
+            "/api/v1/reviews": {"get": _op("Pending submissions, oldest first", 200,
+                                           {"type": "array", "items": obj}, errors=(403,))},
+            "/api/v1/reviews/{id}": {"post": _op("Approve or reject a submission", 200, obj, _json({
+                "type": "object", "required": ["decision"], "properties": {
+                    "decision": {"enum": ["approve", "reject"]}, "reason": {"type": "string"}}}),
+                params=[("id", "path")], errors=(403, 404, 409))},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())

@@ -1,0 +1,1 @@
+"""The ingest pipeline: uploads, validation, processing and storage of booth media."""

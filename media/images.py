@@ -1,0 +1,110 @@
+"""Image processing with Pillow: one decode, orientation applied, metadata gone, every width."""
+import io
+import warnings
+
+from PIL import Image, ImageCms, ImageOps
+
+WIDTHS = (320, 640, 960, 1280, 1920, 2560)
+FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "MPO"}
+OUTPUTS = (("webp", "WEBP", "image/webp", {"quality": 79, "method": 4}),
+           ("jpg", "JPEG", "image/jpeg", {"quality": 80, "progressive": True, "optimize": True}))
+_SRGB = ImageCms.createProfile("sRGB")
+# Pillow only warns below 2x its limit; the project enforces its own cap as an error before decoding.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class ImageRejected(Exception):
+    """The image cannot be accepted; the message tells the exhibitor what to change."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _oriented_size(image):
+    width, height = image.size
+    orientation = image.getexif().get(0x0112, 1)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def open_checked(path, max_pixels):
+    """Open PATH as an image of an allowed format within MAX_PIXELS, or raise ImageRejected."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning, SyntaxError) as error:
+        raise ImageRejected("unreadable_image", "The file is not an image we can read (JPEG, PNG, GIF or WebP); "
+                            "export it again in one of those formats.") from error
+    if image.format not in FORMATS:
+        raise ImageRejected("unsupported_image", f"{image.format} images are not accepted; "
+                            "upload a JPEG, PNG, GIF or WebP file.")
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageRejected(
+            "image_too_large",
+            f"The image is {width}×{height} pixels ({width * height / 1e6:.1f} MP); the limit is "
+            f"{max_pixels / 1e6:.0f} MP. Resize it and upload it again.")
+    return image
+
+
+def widths_for(source_width):
+    """Return the rendition widths for a source: the standard ones it reaches, never upscaled."""
+    widths = [w for w in WIDTHS if w <= source_width]
+    if source_width < WIDTHS[-1] and source_width not in widths:
+        widths.append(source_width)
+    return sorted(widths)
+
+
+def _decode(image, largest):
+    """Decode once, at the smallest scale that still covers the largest width."""
+    ow, oh = _oriented_size(image)
+    target = (largest, max(1, round(oh * largest / ow)))
+    if image.format in ("JPEG", "MPO"):
+        orientation = image.getexif().get(0x0112, 1)
+        image.draft("RGB", target[::-1] if orientation in (5, 6, 7, 8) else target)
+    try:
+        image.load()
+    except (OSError, SyntaxError) as error:
+        raise ImageRejected("truncated_image", "The image file is damaged or cut short; export it again.") from error
+    return ImageOps.exif_transpose(image)
+
+
+def _to_srgb(image):
+    icc = image.info.get("icc_profile")
+    has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+    image = image.convert("RGBA" if has_alpha else "RGB")
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            image = ImageCms.profileToProfile(image, source, _SRGB, outputMode=image.mode)
+        except (ImageCms.PyCMSError, OSError):
+            pass  # A broken embedded profile is dropped; the pixels are kept as sRGB.
+    return image, has_alpha
+
+
+def render(path, out_dir, max_pixels):
+    """Write every width of the image at PATH into OUT_DIR; return (meta, [(name, file, type, width)])."""
+    image = open_checked(path, max_pixels)
+    width, height = _oriented_size(image)
+    widths = widths_for(width)
+    decoded, has_alpha = _to_srgb(_decode(image, widths[-1]))
+    decoded.info = {}  # Resized copies inherit info; emptying it keeps EXIF, XMP and ICC out of every file.
+    flat = None
+    files = []
+    base = decoded
+    for target in sorted(widths, reverse=True):
+        size = (target, max(1, round(height * target / width)))
+        base = base if base.size == size else base.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        for ext, fmt, content_type, options in OUTPUTS:
+            frame = base
+            if fmt == "JPEG" and has_alpha:
+                flat = Image.new("RGB", base.size, (255, 255, 255))
+                flat.paste(base, mask=base.getchannel("A"))
+                frame = flat
+            out = out_dir / f"w{target}.{ext}"
+            frame.save(out, fmt, **options)
+            files.append((out.name, out, content_type, target))
+    meta = {"width": width, "height": height, "format": image.format.lower(), "has_alpha": has_alpha}
+    return meta, files

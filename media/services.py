@@ -1,0 +1,232 @@
+"""Media rules: accept an upload, process it, expose its renditions."""
+import logging
+import re
+import secrets
+import tempfile
+import time
+import unicodedata
+from pathlib import Path
+
+from flask import current_app, url_for
+from sqlalchemy import select, update
+
+from expo.errors import NotFound, TooLarge, UnsupportedType
+from expo.extensions import db, new_id, utcnow
+from media import detect, images, keys
+from media.models import Media, MediaAttempt
+from media.states import MediaKind, MediaStatus, can_move
+from media.storage import get_storage
+
+log = logging.getLogger(__name__)
+IMMUTABLE = "public, max-age=31536000, immutable"
+PROCESSED_KINDS = {MediaKind.IMAGE}
+
+
+class Permanent(Exception):
+    """Processing cannot succeed on this input; `code` and `message` go to the exhibitor."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class _Counted:
+    """A read-only stream that counts bytes and stops past a limit."""
+
+    def __init__(self, stream, limit, head=b""):
+        self.stream, self.limit, self.count, self.head = stream, limit, 0, head
+
+    def read(self, size=-1):
+        if self.head:
+            data, self.head = self.head, b""
+        else:
+            data = self.stream.read(size if size and size > 0 else 1024 * 1024)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise TooLarge(f"The file is larger than the limit of {self.limit // (1024 * 1024)} MB for this kind.")
+        return data
+
+
+def display_name(filename):
+    """Return a harmless short label for a user's file name (never used in keys or paths)."""
+    name = unicodedata.normalize("NFKC", filename or "")
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
+    name = re.sub(r"[\\/]+", "_", name).strip(" .")
+    return name[:120] or "upload"
+
+
+def limit_for(kind):
+    """Return the byte limit for uploads of KIND."""
+    return {MediaKind.IMAGE: current_app.config["EXPO_MAX_IMAGE_BYTES"]}[kind]
+
+
+def detect_kind(head, declared):
+    """Return the kind of content whose first bytes are HEAD, checked against DECLARED."""
+    found, _fmt = detect.sniff(head)
+    if found is None:
+        raise UnsupportedType("The file is not a kind of media this expo accepts (images: JPEG, PNG, GIF, WebP).",
+                              code="unknown_type")
+    if declared:
+        try:
+            declared = MediaKind(declared)
+        except ValueError:
+            raise UnsupportedType(f"'{declared}' is not a media kind; use image, audio, video, h5 or panorama.",
+                                  code="unknown_kind") from None
+        if found not in detect.COMPATIBLE[declared]:
+            raise UnsupportedType(f"The file was declared as {declared} but its content is {found}.",
+                                  code="kind_mismatch")
+        found = declared
+    if found not in PROCESSED_KINDS:
+        raise UnsupportedType(f"This expo does not process {found} uploads yet; upload images (JPEG, PNG, GIF, "
+                              "WebP) for now.", code="kind_not_processed")
+    return found
+
+
+def ingest(stream, filename, owner, pavilion_id, declared_kind=None, declared_size=None):
+    """Stream an upload into the store and queue it; the caller commits, then calls `enqueue`."""
+    head = stream.read(detect.HEAD_BYTES)
+    kind = detect_kind(head, declared_kind)
+    limit = limit_for(kind)
+    if declared_size and declared_size > limit:
+        raise TooLarge(f"The file is {declared_size // (1024 * 1024)} MB; the limit for {kind} is "
+                       f"{limit // (1024 * 1024)} MB.")
+    media_id = new_id()
+    media = Media(id=media_id, owner_id=owner.id, pavilion_id=pavilion_id, kind=kind,
+                  filename=display_name(filename), original_key=keys.original(media_id))
+    counted = _Counted(stream, limit, head)
+    storage = get_storage()
+    try:
+        storage.put_stream(media.original_key, counted, "application/octet-stream")
+    except TooLarge:
+        storage.delete_prefix(media.original_key)
+        raise
+    media.size = counted.count
+    db.session.add(media)
+    return media
+
+
+def enqueue(media_id):
+    """Queue processing of MEDIA_ID; a broker outage leaves it queued for a later re-run."""
+    from media.tasks import process_media
+
+    try:
+        process_media.apply_async(args=[media_id], queue="short")
+    except Exception:  # noqa: BLE001 - any broker failure leaves the item queued, never lost
+        log.exception("Could not queue media %s; `flask --app expo media reprocess ID` re-queues it", media_id)
+
+
+def move(media, target):
+    """Move MEDIA to TARGET if the transition table allows it."""
+    if not can_move(media.status, target):
+        raise ValueError(f"media {media.id}: {media.status} -> {target} is not allowed")
+    media.status = target
+
+
+def begin_run(media_id):
+    """Mark MEDIA_ID processing under a new run id; return (media, attempt) or None if there is nothing to do."""
+    media = db.session.get(Media, media_id)
+    if media is None or media.status in (MediaStatus.READY, MediaStatus.FAILED):
+        return None
+    move(media, MediaStatus.PROCESSING)
+    media.progress = 0
+    attempt = MediaAttempt(media=media, run_id=secrets.token_hex(6), args={"media_id": media_id, "kind": media.kind})
+    db.session.add(attempt)
+    return media, attempt
+
+
+def run(media, attempt):
+    """Process MEDIA for ATTEMPT; write renditions under the run prefix, then switch over."""
+    storage = get_storage()
+    with tempfile.TemporaryDirectory(prefix="expo-media-") as tmp:
+        work = Path(tmp)
+        source = work / "source"
+        storage.download(media.original_key, source)
+        out = work / "out"
+        out.mkdir()
+        try:
+            meta, files = images.render(source, out, current_app.config["EXPO_MAX_IMAGE_PIXELS"])
+        except images.ImageRejected as error:
+            raise Permanent(error.code, error.message) from error
+        renditions = {}
+        for name, path, content_type, width in files:
+            key = keys.rendition(media.id, attempt.run_id, name)
+            storage.put_file(key, path, content_type, IMMUTABLE)
+            renditions[name] = {"key": key, "type": content_type, "width": width}
+    media.meta = meta
+    media.renditions = renditions
+    media.run_id = attempt.run_id
+    media.progress = 100
+    move(media, MediaStatus.READY)
+    finish(attempt, "ready")
+
+
+def fail(media_id, code, message, attempt=None):
+    """Mark MEDIA_ID failed with a reason; safe to call twice."""
+    media = db.session.get(Media, media_id)
+    if media is None or media.status == MediaStatus.FAILED:
+        return
+    media.status = MediaStatus.FAILED
+    media.error_code, media.error_message = code, message
+    if attempt is not None:
+        finish(attempt, "failed", message)
+
+
+def finish(attempt, outcome, detail=None):
+    attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, utcnow()
+
+
+def requeue(media):
+    """Put MEDIA back in the queue for a fresh run (reprocess)."""
+    media.status = MediaStatus.QUEUED
+    media.progress = 0
+    media.error_code = media.error_message = None
+
+
+def get_owned(media_id, actor, staff=False):
+    """Return the media MEDIA_ID if ACTOR owns it (or is staff), else raise NotFound."""
+    media = db.session.get(Media, media_id)
+    if media is None or not (staff or media.owner_id == actor.id):
+        raise NotFound("No media item with this id is yours.", code="media_not_found")
+    return media
+
+
+def rendition_url(media, name):
+    """Return the URL where a browser fetches rendition NAME of MEDIA."""
+    key = media.renditions[name]["key"]
+    base = current_app.config.get("EXPO_MEDIA_BASE_URL")
+    if base:
+        return f"{base.rstrip('/')}/{key}"
+    return url_for("media.serve", media_id=media.id, run_id=media.run_id, name=name)
+
+
+def describe(media, full=False):
+    """Return the published form of MEDIA; FULL adds status, progress and error."""
+    data = {"id": media.id, "kind": str(media.kind), "meta": media.meta or {},
+            "renditions": {name: rendition_url(media, name) for name in (media.renditions or {})}}
+    if full:
+        data.update(status=str(media.status), progress=media.progress, error=media.error)
+    return data
+
+
+def load_many(ids):
+    """Return {id: Media} for IDS in one query."""
+    if not ids:
+        return {}
+    return {m.id: m for m in db.session.scalars(select(Media).where(Media.id.in_(list(ids))))}
+
+
+def set_public(pavilion_id, media_ids):
+    """Make exactly MEDIA_IDS of a pavilion publicly servable."""
+    db.session.execute(update(Media).where(Media.pavilion_id == pavilion_id).values(
+        public=Media.id.in_(list(media_ids)) if media_ids else False))
+
+
+def wait_until_settled(media_ids, timeout):
+    """Block until every id is ready or failed, or TIMEOUT seconds pass; return {id: status}."""
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire_all()
+        states = {m.id: m.status for m in load_many(media_ids).values()}
+        if all(s in (MediaStatus.READY, MediaStatus.FAILED) for s in states.values()) or time.monotonic() > deadline:
+            return states
+        time.sleep(0.3)

@@ -1,0 +1,170 @@
+"""Object storage behind a small interface: S3 through boto3, or memory for unit tests."""
+import threading
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from flask import current_app
+
+CHUNK = 256 * 1024
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or answered with a server error; try again later."""
+
+
+class ObjectMissing(Exception):
+    """The key does not exist in the store."""
+
+
+def _translate(error):
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in ("NoSuchKey", "404", "NotFound"):
+            return ObjectMissing(str(error))
+        if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
+            return StoreUnavailable(str(error))
+        return error
+    return StoreUnavailable(str(error))
+
+
+class S3Storage:
+    """A bucket on any S3-compatible store."""
+
+    def __init__(self, endpoint, access_key, secret_key, bucket, region="us-east-1"):
+        self.bucket = bucket
+        self.client = boto3.client(
+            "s3", endpoint_url=endpoint, aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key, region_name=region,
+            config=BotoConfig(s3={"addressing_style": "path"}, signature_version="s3v4",
+                              connect_timeout=5, read_timeout=60,
+                              retries={"max_attempts": 3, "mode": "standard"}),
+        )
+
+    def _call(self, method, **kwargs):
+        try:
+            return getattr(self.client, method)(Bucket=self.bucket, **kwargs)
+        except (ClientError, BotoCoreError, BotoConnectionError) as error:
+            raise _translate(error) from error
+
+    def ensure_bucket(self):
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except ClientError:
+            self.client.create_bucket(Bucket=self.bucket)
+
+    def put_stream(self, key, stream, content_type, cache_control=None):
+        """Store STREAM under KEY in multipart chunks, never holding it whole."""
+        extra = {"ContentType": content_type}
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        try:
+            self.client.upload_fileobj(stream, self.bucket, key, ExtraArgs=extra)
+        except (ClientError, BotoCoreError, BotoConnectionError) as error:
+            raise _translate(error) from error
+
+    def put_file(self, key, path, content_type, cache_control=None):
+        with open(path, "rb") as fh:
+            self.put_stream(key, fh, content_type, cache_control)
+
+    def download(self, key, path):
+        """Copy the object at KEY into the local file PATH."""
+        try:
+            self.client.download_file(self.bucket, key, str(path))
+        except (ClientError, BotoCoreError, BotoConnectionError) as error:
+            raise _translate(error) from error
+
+    def get(self, key, byte_range=None):
+        """Return (chunk iterator, headers dict, status) for KEY, optionally a Range."""
+        kwargs = {"Key": key}
+        if byte_range:
+            kwargs["Range"] = byte_range
+        answer = self._call("get_object", **kwargs)
+        headers = {"Content-Length": str(answer["ContentLength"]), "ETag": answer.get("ETag", "")}
+        if answer.get("ContentRange"):
+            headers["Content-Range"] = answer["ContentRange"]
+        status = 206 if answer.get("ContentRange") else 200
+        return answer["Body"].iter_chunks(CHUNK), headers, status
+
+    def read(self, key):
+        chunks, _headers, _status = self.get(key)
+        return b"".join(chunks)
+
+    def delete_prefix(self, prefix):
+        """Delete every object whose key starts with PREFIX."""
+        token = None
+        while True:
+            kwargs = {"Prefix": prefix, **({"ContinuationToken": token} if token else {})}
+            page = self._call("list_objects_v2", **kwargs)
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                self._call("delete_objects", Delete={"Objects": keys, "Quiet": True})
+            if not page.get("IsTruncated"):
+                return
+            token = page["NextContinuationToken"]
+
+    def exists(self, key):
+        try:
+            self._call("head_object", Key=key)
+            return True
+        except ObjectMissing:
+            return False
+
+
+class MemoryStorage:
+    """A dict-backed store for pure unit tests."""
+
+    def __init__(self):
+        self.objects = {}
+        self._lock = threading.Lock()
+
+    def ensure_bucket(self):
+        return None
+
+    def put_stream(self, key, stream, content_type, cache_control=None):
+        with self._lock:
+            self.objects[key] = (stream.read(), content_type)
+
+    def put_file(self, key, path, content_type, cache_control=None):
+        with open(path, "rb") as fh:
+            self.put_stream(key, fh, content_type, cache_control)
+
+    def download(self, key, path):
+        with open(path, "wb") as fh:
+            fh.write(self.read(key))
+
+    def read(self, key):
+        if key not in self.objects:
+            raise ObjectMissing(key)
+        return self.objects[key][0]
+
+    def get(self, key, byte_range=None):
+        data = self.read(key)
+        return iter([data]), {"Content-Length": str(len(data))}, 200
+
+    def delete_prefix(self, prefix):
+        with self._lock:
+            for key in [k for k in self.objects if k.startswith(prefix)]:
+                del self.objects[key]
+
+    def exists(self, key):
+        return key in self.objects
+
+
+def storage_for(config):
+    """Build the storage that CONFIG names."""
+    if not config.get("EXPO_S3_ENDPOINT"):
+        raise StoreUnavailable("No object store is configured: set EXPO_S3_ENDPOINT or start `python -m expo serve`.")
+    return S3Storage(config["EXPO_S3_ENDPOINT"], config["EXPO_S3_ACCESS_KEY"], config["EXPO_S3_SECRET_KEY"],
+                     config["EXPO_S3_BUCKET"], config["EXPO_S3_REGION"])
+
+
+def get_storage():
+    """Return the current app's storage, built once per app."""
+    ext = current_app.extensions
+    if "expo_storage" not in ext:
+        ext["expo_storage"] = storage_for(current_app.config)
+    return ext["expo_storage"]
+

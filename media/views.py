@@ -1,0 +1,57 @@
+"""Media status for owners and curators, and rendition serving with Range support."""
+from flask import Blueprint, Response, jsonify, request
+from flask_login import current_user
+
+from expo.errors import NotFound
+from expo.extensions import db
+from expo.permissions import current_actor, is_staff, require_login
+from media import services
+from media.models import Media
+from media.services import IMMUTABLE
+from media.storage import ObjectMissing, get_storage
+
+bp = Blueprint("media", __name__)
+api = Blueprint("media_api", __name__, url_prefix="/api/v1")
+
+
+@api.get("/media/<media_id>")
+def status(media_id):
+    actor = current_actor()
+    if actor is None:
+        raise NotFound("No media item with this id is yours.", code="media_not_found")
+    media = services.get_owned(media_id, actor, staff=is_staff(actor))
+    return jsonify(services.describe(media, full=True))
+
+
+@bp.get("/studio/media/<media_id>/status")
+@require_login
+def studio_status(media_id):
+    media = services.get_owned(media_id, current_user, staff=is_staff(current_user))
+    return jsonify(services.describe(media, full=True))
+
+
+def _visible(media):
+    if media.public:
+        return True
+    user = current_user if current_user.is_authenticated else None
+    return user is not None and (media.owner_id == user.id or is_staff(user))
+
+
+@bp.get("/media/<media_id>/<run_id>/<name>")
+def serve(media_id, run_id, name):
+    media = db.session.get(Media, media_id)
+    rendition = (media.renditions or {}).get(name) if media else None
+    if media is None or rendition is None or media.run_id != run_id or not _visible(media):
+        raise NotFound("This media file does not exist or is not published.")
+    try:
+        chunks, headers, code = get_storage().get(rendition["key"], request.headers.get("Range"))
+    except ObjectMissing:
+        raise NotFound("This media file does not exist or is not published.") from None
+    if headers.get("ETag") and request.if_none_match.contains(headers["ETag"].strip('"')):
+        return Response(status=304, headers={"ETag": headers["ETag"]})
+    response = Response(chunks, status=code, mimetype=rendition["type"], direct_passthrough=True)
+    response.headers.update(headers)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Cache-Control"] = IMMUTABLE if media.public else "private, max-age=3600"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

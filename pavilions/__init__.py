@@ -1,0 +1,1 @@
+"""The pavilion domain: drafts, revisions, reviews and the public tour."""

@@ -1,0 +1,104 @@
+"""Read-side queries: the public hall, published pavilions, the review queue, change summaries."""
+import base64
+import binascii
+import json
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from expo.errors import Invalid, NotFound
+from expo.extensions import db
+from pavilions.models import Pavilion, Revision
+from pavilions.states import RevisionState
+
+MAX_LIMIT = 100
+
+
+def _encode_cursor(pavilion):
+    raw = json.dumps([pavilion.published_at.isoformat(), pavilion.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor):
+    try:
+        stamp, pavilion_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(stamp), str(pavilion_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise Invalid("The cursor is not one this API gave out; start again without it.", code="invalid_cursor") \
+            from None
+
+
+def parse_limit(value, default=24):
+    """Return a page size from VALUE, or raise Invalid."""
+    if value in (None, ""):
+        return default
+    try:
+        limit = int(value)
+    except ValueError:
+        raise Invalid(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", code="invalid_limit") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.", code="invalid_limit")
+    return limit
+
+
+def published(q=None, tag=None, limit=24, cursor=None):
+    """Return (pairs of (pavilion, live revision), next cursor), newest published first."""
+    stmt = (select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
+            .order_by(Pavilion.published_at.desc(), Pavilion.id.desc()))
+    if q:
+        like = f"%{q.strip()[:100]}%"
+        stmt = stmt.where(or_(Revision.name.ilike(like), Revision.summary.ilike(like)))
+    if cursor:
+        stamp, pavilion_id = _decode_cursor(cursor)
+        stmt = stmt.where(or_(Pavilion.published_at < stamp,
+                              and_(Pavilion.published_at == stamp, Pavilion.id < pavilion_id)))
+    if tag:
+        stmt = stmt.where(Revision.tag_index.contains(f",{tag},", autoescape=True))
+    rows = [tuple(row) for row in db.session.execute(stmt.limit(limit + 1))]
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, (_encode_cursor(page[-1][0]) if more and page else None)
+
+
+def published_by_slug(slug):
+    """Return (pavilion, live revision) for SLUG, or raise NotFound if it was never published."""
+    row = db.session.execute(select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
+                             .where(Pavilion.slug == slug)).first()
+    if row is None:
+        raise NotFound("No published pavilion has this address.", code="pavilion_not_found")
+    return row
+
+
+def review_queue():
+    """Return pending revisions, oldest submission first."""
+    return list(db.session.scalars(select(Revision).where(Revision.state == RevisionState.PENDING)
+                                   .order_by(Revision.submitted_at, Revision.id)))
+
+
+def live_revision(pavilion):
+    return db.session.get(Revision, pavilion.live_revision_id) if pavilion.live_revision_id else None
+
+
+def owned_by(actor):
+    return list(db.session.scalars(select(Pavilion).where(Pavilion.owner_id == actor.id)
+                                   .order_by(Pavilion.created_at.desc())))
+
+
+def changes(revision):
+    """Summarise what REVISION changes against the live revision of its pavilion."""
+    live = live_revision(revision.pavilion)
+    if live is None or live.id == revision.id:
+        return {"first_publication": live is None, "fields": [], "added": [b["id"] for b in revision.blocks],
+                "removed": [], "changed": [], "moved": False}
+    before = {b["id"]: b for b in live.blocks}
+    after = {b["id"]: b for b in revision.blocks}
+    common_before = [i for i in before if i in after]
+    common_after = [i for i in after if i in before]
+    return {
+        "first_publication": False,
+        "fields": [f for f in ("name", "summary", "tags") if getattr(live, f) != getattr(revision, f)],
+        "added": [i for i in after if i not in before],
+        "removed": [i for i in before if i not in after],
+        "changed": [i for i in common_after if before[i] != after[i]],
+        "moved": common_before != common_after,
+    }

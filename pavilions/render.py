@@ -1,0 +1,63 @@
+"""Turn stored blocks into their published form: media ids become media descriptions."""
+from media import services as media_services
+from pavilions.blocks import media_refs
+
+
+def expand_blocks(blocks):
+    """Return BLOCKS with every media id replaced by {id, kind, meta, renditions} (one query)."""
+    found = media_services.load_many({ref for _i, _k, ref in media_refs(blocks)})
+
+    def one(media_id):
+        media = found.get(media_id)
+        if media is None:
+            return {"id": media_id, "kind": None, "meta": {}, "renditions": {}}
+        return media_services.describe(media)
+
+    expanded = []
+    for block in blocks:
+        item = dict(block)
+        if isinstance(block.get("media"), list):
+            item["media"] = [one(i) for i in block["media"]]
+        elif block.get("media"):
+            item["media"] = one(block["media"])
+        if block.get("captions"):
+            item["captions"] = one(block["captions"])
+        expanded.append(item)
+    return expanded
+
+
+def published_view(pavilion, revision):
+    """Return the API form of a published pavilion."""
+    return {"slug": pavilion.slug, "name": revision.name, "summary": revision.summary, "tags": revision.tags,
+            "published_at": pavilion.published_at.isoformat(), "blocks": expand_blocks(revision.blocks)}
+
+
+def _first_image(revision):
+    return next((ref for _i, kind, ref in media_refs(revision.blocks) if kind == "image"), None)
+
+
+def cover_urls(revisions):
+    """Return {revision id: URL of a ~640 px JPEG of its first image} in one query."""
+    firsts = {r.id: _first_image(r) for r in revisions}
+    found = media_services.load_many({m for m in firsts.values() if m})
+    urls = {}
+    for revision_id, media_id in firsts.items():
+        media = found.get(media_id)
+        if media and media.renditions:
+            names = [n for n in media.renditions if n.endswith(".jpg")] or list(media.renditions)
+            best = min(names, key=lambda n: abs(media.renditions[n]["width"] - 640))
+            urls[revision_id] = media_services.rendition_url(media, best)
+    return urls
+
+
+def image_sources(media):
+    """Return srcset strings per format and a fallback URL for a described image."""
+    by_format = {}
+    for name, url in media["renditions"].items():
+        width, _dot, ext = name[1:].partition(".")
+        if width.isdigit():
+            by_format.setdefault(ext, []).append((int(width), url))
+    jpg = sorted(by_format.get("jpg", []))
+    fallback = min(jpg, key=lambda pair: abs(pair[0] - 1280))[1] if jpg else ""
+    return {"fallback": fallback, **{ext: ", ".join(f"{url} {w}w" for w, url in sorted(pairs))
+                                     for ext, pairs in by_format.items()}}

@@ -1,0 +1,39 @@
+"""The curator's pages: the review queue and one submission with its preview and changes."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+
+from expo.errors import DomainError
+from expo.extensions import db
+from expo.permissions import current_actor, require
+from pavilions import permissions, queries, render, services
+
+bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
+
+
+class DecisionForm(FlaskForm):
+    """Carries the CSRF token; decision and reason are read from the form."""
+
+
+@bp.get("/")
+@require("review")
+def queue():
+    return render_template("review/queue.html", revisions=queries.review_queue())
+
+
+@bp.route("/<revision_id>", methods=["GET", "POST"])
+@require("review")
+def show(revision_id):
+    revision = permissions.revision_for_review(current_actor(), revision_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            services.decide(revision, current_actor(), request.form.get("decision"), request.form.get("reason"))
+            db.session.commit()
+            flash(_("Decision recorded."), "info")
+            return redirect(url_for("review.queue"))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    return render_template("review/show.html", revision=revision, form=form, changes=queries.changes(revision),
+                           blocks=render.expand_blocks(revision.blocks), live=queries.live_revision(revision.pavilion))

@@ -1,0 +1,174 @@
+"""The exhibitor's studio: pavilions, the draft editor, uploads, preview, submission."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired
+
+from expo.errors import DomainError, Invalid
+from expo.extensions import db
+from expo.permissions import current_actor, require
+from media import services as media_services
+from media.models import Media
+from pavilions import blocks as block_rules
+from pavilions import permissions, render, services
+
+bp = Blueprint("studio", __name__, url_prefix="/studio", template_folder="templates")
+
+
+class NewPavilionForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired()])
+    slug = StringField("Address (slug)")
+    summary = TextAreaField("Summary")
+
+
+class ActionForm(FlaskForm):
+    """An empty form: it carries only the CSRF token."""
+
+
+def _checked(form):
+    if not form.validate_on_submit():
+        raise DomainError(_("The form expired; reload the page and try again."), code="csrf_failed")
+
+
+@bp.route("/", methods=["GET", "POST"])
+@require("pavilion.edit")
+def index():
+    from pavilions.queries import owned_by
+
+    form = NewPavilionForm()
+    if form.validate_on_submit():
+        try:
+            pavilion = services.create_pavilion(current_actor(), form.name.data, form.slug.data or None,
+                                                form.summary.data)
+            db.session.commit()
+            return redirect(url_for("studio.edit", pavilion_id=pavilion.id))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    return render_template("studio/index.html", form=form, pavilions=owned_by(current_actor()))
+
+
+def _media_of(pavilion):
+    return list(db.session.scalars(select(Media).where(Media.pavilion_id == pavilion.id)
+                                   .order_by(Media.created_at.desc())))
+
+
+def _form_blocks(form):
+    """Rebuild the block list from the editor's fields (blocks-N-field)."""
+    count = int(form.get("block_count", "0") or 0)
+    result = []
+    for i in range(min(count, block_rules.MAX_BLOCKS)):
+        field = lambda name, i=i: form.get(f"blocks-{i}-{name}", "")  # noqa: E731
+        kind = field("kind")
+        block = {"id": field("id"), "kind": kind}
+        if kind == "image":
+            block.update(media=form.getlist(f"blocks-{i}-media"), caption=field("caption"), alt=field("alt"))
+        elif kind == "embed":
+            block.update(url=field("url"), title=field("title"))
+        elif kind == "text":
+            block["html"] = field("html")
+        else:
+            block.update(media=field("media"), title=field("title"), caption=field("caption"))
+            if kind == "video":
+                block["captions"] = field("captions") or None
+            if kind == "panorama":
+                block["hotspots"] = _hotspot_lines(field("hotspots"), i)
+        result.append(block)
+    return result
+
+
+def _hotspot_lines(text, index):
+    spots = []
+    for line in filter(None, (ln.strip() for ln in text.splitlines())):
+        parts = [p.strip() for p in line.split(",", 2)]
+        try:
+            spots.append({"pitch": float(parts[0]), "yaw": float(parts[1]), "text": parts[2] if len(parts) > 2 else ""})
+        except (ValueError, IndexError):
+            raise Invalid(_("Block %(n)s: write each hotspot as 'pitch, yaw, text'.", n=index + 1)) from None
+    return spots
+
+
+def _apply(op, blocks):
+    verb, _sep, arg = op.partition("-")
+    if verb == "add" and request.form.get("add_kind") in block_rules.KINDS:
+        kind = request.form["add_kind"]
+        blocks.append({"kind": kind, **({"html": ""} if kind == "text" else {})})
+    elif verb in ("up", "down", "remove") and arg.isdigit() and int(arg) < len(blocks):
+        i = int(arg)
+        if verb == "remove":
+            blocks.pop(i)
+        elif verb == "up" and i > 0:
+            blocks[i - 1], blocks[i] = blocks[i], blocks[i - 1]
+        elif verb == "down" and i < len(blocks) - 1:
+            blocks[i + 1], blocks[i] = blocks[i], blocks[i + 1]
+    return blocks
+
+
+@bp.route("/pavilions/<pavilion_id>", methods=["GET", "POST"])
+@require("pavilion.edit")
+def edit(pavilion_id):
+    pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    form = ActionForm()
+    working = None
+    if request.method == "POST":
+        _checked(form)
+        working = _apply(request.form.get("op", "save"), _form_blocks(request.form))
+        data = {"name": request.form.get("name"), "summary": request.form.get("summary"),
+                "tags": request.form.get("tags", ""), "blocks": working}
+        try:
+            services.save_draft(pavilion, current_actor(), data, int(request.form.get("version", "0") or 0))
+            db.session.commit()
+            flash(_("Draft saved."), "info")
+            return redirect(url_for("studio.edit", pavilion_id=pavilion.id))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    return render_template("studio/edit.html", pavilion=pavilion, form=form, media=_media_of(pavilion),
+                           blocks=working if working is not None else pavilion.blocks, kinds=block_rules.KINDS,
+                           revisions=list(reversed(pavilion.revisions)))
+
+
+@bp.post("/pavilions/<pavilion_id>/media")
+@require("media.upload")
+def upload(pavilion_id):
+    pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    _checked(ActionForm())
+    upload_file = request.files.get("file")
+    if upload_file is None or not upload_file.filename:
+        flash(_("Choose a file to upload."), "error")
+    else:
+        try:
+            media = media_services.ingest(upload_file.stream, upload_file.filename, current_actor(), pavilion.id,
+                                          request.form.get("kind") or None)
+            db.session.commit()
+            media_services.enqueue(media.id)
+            flash(_("Uploaded; processing has started."), "info")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    return redirect(url_for("studio.edit", pavilion_id=pavilion.id))
+
+
+@bp.get("/pavilions/<pavilion_id>/preview")
+@require("pavilion.read")
+def preview(pavilion_id):
+    pavilion = permissions.for_read(current_actor(), pavilion_id)
+    return render_template("tour/pavilion.html", pavilion=pavilion, content=pavilion,
+                           blocks=render.expand_blocks(pavilion.blocks), preview=True)
+
+
+@bp.post("/pavilions/<pavilion_id>/submit")
+@require("pavilion.edit")
+def submit(pavilion_id):
+    pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    _checked(ActionForm())
+    try:
+        services.submit(pavilion, current_actor())
+        db.session.commit()
+        flash(_("Submitted for review. The live version stays up until a curator approves."), "info")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("studio.edit", pavilion_id=pavilion.id))
