@@ -69,6 +69,8 @@ class Config:
         self.EXPO_EMBED_HOSTS = [h.strip().lower() for h in hosts.split(",") if h.strip()]
         self.EXPO_MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024)
         self.EXPO_MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 50_000_000)
+        self.EXPO_MAX_PANORAMA_BYTES = _int("MAX_PANORAMA_BYTES", 100 * 1024 * 1024)
+        self.EXPO_MAX_PANORAMA_PIXELS = _int("MAX_PANORAMA_PIXELS", 100_000_000)
         self.MAX_CONTENT_LENGTH = _int("MAX_REQUEST_BYTES", 8 * 1024**3)
         self.EXPO_LOGIN_LIMIT = _int("LOGIN_LIMIT", 10)
         self.EXPO_LOGIN_WINDOW_S = _int("LOGIN_WINDOW_S", 300)

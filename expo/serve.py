@@ -58,17 +58,19 @@ class Supervisor:
         self.children = []
         self.stopping = False
 
-    def _log_file(self, name):
+    def _log_path(self, name):
         self.logs.mkdir(parents=True, exist_ok=True)
-        return open(self.logs / f"{name}.log", "ab", buffering=0)  # noqa: SIM115 - kept open for the child
+        return self.logs / f"{name}.log"
 
     def _spawn(self, name, argv):
-        return subprocess.Popen(argv, stdout=self._log_file(name), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, preexec_fn=_die_with_parent, env=os.environ.copy())
+        with open(self._log_path(name), "ab") as log_file:
+            return subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, preexec_fn=_die_with_parent, env=os.environ.copy())
 
     def _start_store(self):
         process, endpoint, keys = store.start(self.data / "store", self.args.host, self.args.s3_port,
-                                              os.environ.get("EXPO_S3_BUCKET", "expo"), self._log_file("store"))
+                                              os.environ.get("EXPO_S3_BUCKET", "expo"), self._log_path("store"),
+                                              preexec_fn=_die_with_parent)
         store.save_settings(self.data, endpoint, keys)
         return process
 
@@ -96,8 +98,9 @@ class Supervisor:
         raise RuntimeError(f"{url} did not answer within {timeout} s")
 
     def _migrate(self):
-        subprocess.run([sys.executable, "-m", "flask", "--app", "expo", "db", "upgrade"], check=True,
-                       stdout=self._log_file("migrate"), stderr=subprocess.STDOUT)
+        with open(self._log_path("migrate"), "ab") as log_file:
+            subprocess.run([sys.executable, "-m", "flask", "--app", "expo", "db", "upgrade"], check=True,
+                           stdout=log_file, stderr=subprocess.STDOUT)
 
     def start(self):
         os.environ["EXPO_DATA_DIR"] = str(self.data)

@@ -115,11 +115,12 @@ def save_settings(data_dir, endpoint, keys):
         json.dump({"endpoint": endpoint, **keys}, fh)
 
 
-def start(directory, host, s3_port, bucket, log_file):
+def start(directory, host, s3_port, bucket, log_path, **popen):
     """Start `weed mini` and return (process, endpoint, keys) once it serves BUCKET."""
     argv, keys = command(Path(directory), host, s3_port, bucket)
-    process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True, **popen)
     endpoint = f"http://{host}:{s3_port}"
     try:
         wait_ready(endpoint, keys, bucket, process=process)

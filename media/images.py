@@ -2,7 +2,7 @@
 import io
 import warnings
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFilter, ImageOps
 
 WIDTHS = (320, 640, 960, 1280, 1920, 2560)
 FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "MPO"}
@@ -108,3 +108,30 @@ def render(path, out_dir, max_pixels):
             files.append((out.name, out, content_type, target))
     meta = {"width": width, "height": height, "format": image.format.lower(), "has_alpha": has_alpha}
     return meta, files
+
+
+PANORAMA_BASE = 4096
+PANORAMA_PREVIEW = 512
+
+
+def render_panorama(path, out_dir, max_pixels):
+    """Check a 2:1 equirectangular image; write a base (≤ 4096 px wide) and a small blurred preview."""
+    image = open_checked(path, max_pixels)
+    width, height = _oriented_size(image)
+    if abs(width / height - 2) > 0.02:
+        raise ImageRejected("not_equirectangular",
+                            f"A panorama must be an equirectangular image twice as wide as it is high (2:1); this "
+                            f"one is {width}×{height}. Export it from your camera's app as a 2:1 panorama.")
+    base_width = min(width, PANORAMA_BASE)
+    decoded, _alpha = _to_srgb(_decode(image, base_width))
+    decoded = decoded.convert("RGB")
+    decoded.info = {}
+    base = decoded if decoded.size[0] == base_width else decoded.resize(
+        (base_width, base_width // 2), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    files = []
+    base.save(out_dir / "base.jpg", "JPEG", quality=85, progressive=True, optimize=True)
+    files.append(("base.jpg", out_dir / "base.jpg", "image/jpeg", base_width))
+    preview = base.resize((PANORAMA_PREVIEW, PANORAMA_PREVIEW // 2), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    preview.filter(ImageFilter.GaussianBlur(2)).save(out_dir / "preview.jpg", "JPEG", quality=60)
+    files.append(("preview.jpg", out_dir / "preview.jpg", "image/jpeg", PANORAMA_PREVIEW))
+    return {"width": width, "height": height, "format": image.format.lower(), "projection": "equirectangular"}, files

@@ -19,7 +19,7 @@ from media.storage import get_storage
 
 log = logging.getLogger(__name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
-PROCESSED_KINDS = {MediaKind.IMAGE}
+PROCESSED_KINDS = {MediaKind.IMAGE, MediaKind.PANORAMA}
 
 
 class Permanent(Exception):
@@ -57,7 +57,9 @@ def display_name(filename):
 
 def limit_for(kind):
     """Return the byte limit for uploads of KIND."""
-    return {MediaKind.IMAGE: current_app.config["EXPO_MAX_IMAGE_BYTES"]}[kind]
+    config = current_app.config
+    limits = {MediaKind.IMAGE: config["EXPO_MAX_IMAGE_BYTES"], MediaKind.PANORAMA: config["EXPO_MAX_PANORAMA_BYTES"]}
+    return limits[kind]
 
 
 def detect_kind(head, declared):
@@ -144,7 +146,10 @@ def run(media, attempt):
         out = work / "out"
         out.mkdir()
         try:
-            meta, files = images.render(source, out, current_app.config["EXPO_MAX_IMAGE_PIXELS"])
+            if media.kind == MediaKind.PANORAMA:
+                meta, files = images.render_panorama(source, out, current_app.config["EXPO_MAX_PANORAMA_PIXELS"])
+            else:
+                meta, files = images.render(source, out, current_app.config["EXPO_MAX_IMAGE_PIXELS"])
         except images.ImageRejected as error:
             raise Permanent(error.code, error.message) from error
         renditions = {}

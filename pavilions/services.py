@@ -40,15 +40,22 @@ def _summary(value):
     return (value or "").strip()
 
 
+def _slug_taken(slug):
+    return db.session.scalar(select(Pavilion.id).where(Pavilion.slug == slug)) is not None
+
+
 def create_pavilion(actor, name, slug=None, summary=""):
     """Create a pavilion owned by ACTOR with an empty draft."""
     name = _name(name)
     if slug is not None and not (isinstance(slug, str) and SLUG_RE.match(slug)):
         raise Invalid("The slug may use a-z, 0-9 and '-', 1 to 64 characters, not starting or ending with '-'.",
                       code="invalid_slug")
-    slug = slug or slugify(name)
-    if db.session.scalar(select(Pavilion.id).where(Pavilion.slug == slug)):
+    if slug and _slug_taken(slug):
         raise Conflict(f"The address '{slug}' is taken; choose another slug.", code="slug_taken")
+    if not slug:
+        slug = slugify(name)
+        while _slug_taken(slug):
+            slug = f"{slugify(name)[:42]}-{secrets.token_hex(2)}"
     pavilion = Pavilion(slug=slug, owner_id=actor.id, name=name, summary=_summary(summary), tags=[], blocks=[])
     db.session.add(pavilion)
     db.session.flush()
