@@ -19,7 +19,7 @@ class UserForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired()])
     display_name = StringField("Display name")
     password = PasswordField("Password", validators=[DataRequired()])
-    role = SelectField("Role", choices=[(r.value, r.value) for r in Role])
+    role = SelectField("Role", choices=[r.value for r in Role])
 
 
 class ActionForm(FlaskForm):

@@ -27,16 +27,22 @@ def _load_user(session_id):
     return user
 
 
+def bearer_user():
+    """Return the owner of the request's `Authorization: Bearer` token, None without one; refuse a bad one."""
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    user = accounts.user_for_token(header[7:].strip())
+    if user is None:
+        from expo.permissions import Unauthenticated
+
+        raise Unauthenticated("The API token is unknown, revoked or belongs to an inactive account.")
+    return user
+
+
 def load_bearer():
     """Resolve `Authorization: Bearer` on API requests into g.api_user."""
-    g.api_user = None
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        g.api_user = accounts.user_for_token(header[7:].strip())
-        if g.api_user is None:
-            from expo.permissions import Unauthenticated
-
-            raise Unauthenticated("The API token is unknown, revoked or belongs to an inactive account.")
+    g.api_user = bearer_user()
 
 
 def safe_next(target):

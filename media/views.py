@@ -2,6 +2,7 @@
 from flask import Blueprint, Response, jsonify, request
 from flask_login import current_user
 
+from expo.auth import bearer_user
 from expo.errors import NotFound
 from expo.extensions import db
 from expo.permissions import current_actor, is_staff, require_login
@@ -33,7 +34,7 @@ def studio_status(media_id):
 def _visible(media):
     if media.public:
         return True
-    user = current_user if current_user.is_authenticated else None
+    user = bearer_user() or (current_user if current_user.is_authenticated else None)
     return user is not None and (media.owner_id == user.id or is_staff(user))
 
 

@@ -39,7 +39,9 @@ def _text(value, field, limit, where):
 
 
 def _media_id(value, where):
-    if not isinstance(value, str) or not value:
+    if value in (None, ""):
+        return None  # chosen later in the editor; submission refuses a block without its media
+    if not isinstance(value, str):
         raise Invalid(f"{where}: 'media' must be the id of an uploaded media item.", code="invalid_block")
     return value
 
@@ -85,9 +87,11 @@ def clean_block(raw, index, embed_hosts):
         block["html"] = sanitise_html(_text(raw.get("html"), "html", MAX_HTML, where))
     elif kind == "image":
         ids = raw.get("media")
-        if not isinstance(ids, list) or not 1 <= len(ids) <= MAX_IMAGES:
-            raise Invalid(f"{where}: 'media' must list 1 to {MAX_IMAGES} image ids.", code="invalid_block")
-        block["media"] = [_media_id(i, where) for i in ids]
+        if ids is None:
+            ids = []
+        if not isinstance(ids, list) or len(ids) > MAX_IMAGES:
+            raise Invalid(f"{where}: 'media' must list up to {MAX_IMAGES} image ids.", code="invalid_block")
+        block["media"] = [m for m in (_media_id(i, where) for i in ids) if m]
         block["caption"] = _text(raw.get("caption"), "caption", 500, where)
         block["alt"] = _text(raw.get("alt"), "alt", 500, where)
     elif kind == "embed":
@@ -113,6 +117,11 @@ def media_refs(blocks):
             yield index, block["kind"], media_id
         if block.get("captions"):
             yield index, "captions", block["captions"]
+
+
+def missing_media(blocks):
+    """Return the 1-based numbers of media blocks that have no media chosen yet."""
+    return [i + 1 for i, b in enumerate(blocks) if b["kind"] in MEDIA_KIND and not b.get("media")]
 
 
 def clean_blocks(raw, embed_hosts):

@@ -129,6 +129,10 @@ def submit(pavilion, actor):
                        "processing to finish, or replace failed items, then submit again.", code="media_not_ready")
     if not pavilion.blocks:
         raise Conflict("The draft has no blocks; add some content before submitting.", code="empty_draft")
+    empty = block_rules.missing_media(pavilion.blocks)
+    if empty:
+        raise Conflict(f"Block {', '.join(map(str, empty))} has no media chosen yet; choose an upload or remove "
+                       "the block, then submit again.", code="media_missing")
     previous = pending_revision(pavilion)
     if previous is not None:
         _log(previous, actor, Decision.SUPERSEDE, "A newer version was submitted.")

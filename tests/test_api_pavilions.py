@@ -86,7 +86,8 @@ def test_media_kinds_are_stored_with_their_fields(api, exhibitor, worker):
 
 @pytest.mark.parametrize("block,code", [
     ({"kind": "poster"}, "invalid_block"),
-    ({"kind": "image", "media": []}, "invalid_block"),
+    ({"kind": "image", "media": "not-a-list"}, "invalid_block"),
+    ({"kind": "video", "media": 12}, "invalid_block"),
     ({"kind": "video", "media": "no-such-media"}, "unknown_media"),
     ({"kind": "audio", "media": "no-such-media"}, "unknown_media"),
     ({"kind": "h5", "media": "no-such-media"}, "unknown_media"),
@@ -214,9 +215,14 @@ def test_reviews_need_a_curator(api, exhibitor):
     assert_error(api(exhibitor).post("/api/v1/reviews/x", json={"decision": "approve"}), 403)
 
 
-def test_submit_refuses_empty_drafts(api, exhibitor):
+def test_submit_refuses_empty_drafts_and_blocks_without_media(api, exhibitor):
     pav = create(api, exhibitor)
     assert_error(api(exhibitor).post(f"/api/v1/pavilions/{pav['id']}/submit"), 409, "empty_draft")
+    assert put_draft(api, exhibitor, pav["id"], blocks=[{"kind": "text", "html": "x"}, {"kind": "image"},
+                                                        {"kind": "video", "media": None}]).status_code == 200
+    answer = api(exhibitor).post(f"/api/v1/pavilions/{pav['id']}/submit")
+    assert_error(answer, 409, "media_missing")
+    assert "Block 2, 3" in answer.get_json()["error"]["message"]
 
 
 def test_listing_filters_by_tag_and_query_and_pages_with_a_cursor(api, make_user, curator):
