@@ -82,15 +82,19 @@ class Config:
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.WTF_CSRF_TIME_LIMIT = None
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
-        self.EXPO_LANGUAGES = ["zh_CN", "en"]
-        self.EXPO_TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")
         self.EXPO_LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 
 
 class ProductionConfig(Config):
     """PostgreSQL, Redis, S3 and TLS: every service named by an EXPO_* variable."""
 
+    REQUIRED = ("SECRET_KEY", "DATABASE_URL", "BROKER_URL", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY")
+
     def __init__(self):
+        missing = [f"EXPO_{name}" for name in self.REQUIRED if not _env(name)]
+        if missing:
+            raise RuntimeError(f"EXPO_ENV=production needs {', '.join(missing)}: every web node and worker must "
+                               "share the same secret key, database, broker and store.")
         super().__init__()
         self.SESSION_COOKIE_SECURE = True
         self.REMEMBER_COOKIE_SECURE = True

@@ -38,10 +38,12 @@ def open_checked(path, max_pixels):
         raise ImageRejected("unreadable_image", "The file is not an image we can read (JPEG, PNG, GIF or WebP); "
                             "export it again in one of those formats.") from error
     if image.format not in FORMATS:
+        image.close()
         raise ImageRejected("unsupported_image", f"{image.format} images are not accepted; "
                             "upload a JPEG, PNG, GIF or WebP file.")
     width, height = image.size
     if width * height > max_pixels:
+        image.close()
         raise ImageRejected(
             "image_too_large",
             f"The image is {width}×{height} pixels ({width * height / 1e6:.1f} MP); the limit is "
@@ -86,7 +88,11 @@ def _to_srgb(image):
 
 def render(path, out_dir, max_pixels):
     """Write every width of the image at PATH into OUT_DIR; return (meta, [(name, file, type, width)])."""
-    image = open_checked(path, max_pixels)
+    with open_checked(path, max_pixels) as image:
+        return _render(image, out_dir)
+
+
+def _render(image, out_dir):
     width, height = _oriented_size(image)
     widths = widths_for(width)
     decoded, has_alpha = _to_srgb(_decode(image, widths[-1]))
@@ -116,7 +122,11 @@ PANORAMA_PREVIEW = 512
 
 def render_panorama(path, out_dir, max_pixels):
     """Check a 2:1 equirectangular image; write a base (≤ 4096 px wide) and a small blurred preview."""
-    image = open_checked(path, max_pixels)
+    with open_checked(path, max_pixels) as image:
+        return _render_panorama(image, out_dir)
+
+
+def _render_panorama(image, out_dir):
     width, height = _oriented_size(image)
     if abs(width / height - 2) > 0.02:
         raise ImageRejected("not_equirectangular",

@@ -51,7 +51,7 @@ def display_name(filename):
     """Return a harmless short label for a user's file name (never used in keys or paths)."""
     name = unicodedata.normalize("NFKC", filename or "")
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
-    name = re.sub(r"[\\/]+", "_", name).strip(" .")
+    name = re.split(r"[\\/]", name)[-1].strip(" .")
     return name[:120] or "upload"
 
 
