@@ -63,9 +63,13 @@ def create_pavilion(actor, name, slug=None, summary=""):
 
 
 def draft(pavilion):
-    """Return the draft in its API form."""
+    """Return the draft in its API form, with the review history (newest first)."""
+    reviews = [{"id": r.id, "number": r.number, "state": str(r.state), "submitted_at": r.submitted_at.isoformat(),
+                "decisions": [{"decision": str(d.decision), "reason": d.reason, "at": d.created_at.isoformat()}
+                              for d in r.decisions]} for r in reversed(pavilion.revisions)]
     return {"id": pavilion.id, "slug": pavilion.slug, "status": str(pavilion.status), "version": pavilion.version,
-            "name": pavilion.name, "summary": pavilion.summary, "tags": pavilion.tags, "blocks": pavilion.blocks}
+            "name": pavilion.name, "summary": pavilion.summary, "tags": pavilion.tags, "blocks": pavilion.blocks,
+            "live_revision_id": pavilion.live_revision_id, "reviews": reviews}
 
 
 def _check_media(pavilion, blocks):

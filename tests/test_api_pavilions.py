@@ -177,7 +177,10 @@ def test_review_flow_publishes_and_keeps_live_version_until_approval(api, client
     rejected = api(curator).post(f"/api/v1/reviews/{second}", json={"decision": "reject", "reason": "Fix typo."})
     assert rejected.status_code == 200 and rejected.get_json()["state"] == "rejected"
     assert api().get(f"/api/v1/pavilions/{pav['slug']}").get_json()["blocks"][0]["html"] == "<p>first version</p>"
-    assert api(exhibitor).get(f"/api/v1/pavilions/{pav['id']}/draft").get_json()["status"] == "rejected"
+    draft = api(exhibitor).get(f"/api/v1/pavilions/{pav['id']}/draft").get_json()
+    assert draft["status"] == "rejected"
+    assert draft["reviews"][0]["decisions"][-1] == {**draft["reviews"][0]["decisions"][-1], "decision": "reject",
+                                                    "reason": "Fix typo."}
     assert_error(api(curator).post(f"/api/v1/reviews/{second}", json={"decision": "approve"}), 409,
                  "already_decided")
 

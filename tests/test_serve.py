@@ -118,11 +118,14 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
     time.sleep(0.5)
     assert [p for p in family if _alive(p)] == []
 
-    again = Running("demo", tmp_path / "data")  # a second start reuses the data
+    again = Running("serve", tmp_path / "data")  # a second start reuses the data
     try:
         again.wait_for_line("Expo: ")
+        again.wait_for_line("Storage: ", timeout=5)
         status, hall = again.get("/")
         assert status == 200 and len(re.findall(r'data-pavilion="', hall)) == 3
     finally:
-        again.stop()
-    assert "already there" in again.err
+        assert again.stop() < 10
+    reload = subprocess.run([sys.executable, "-m", "expo.demo"], cwd=ROOT, env=_clean_env(tmp_path / "data"),
+                            capture_output=True, text=True, timeout=60)
+    assert reload.returncode == 0 and "0 pavilion(s) loaded, 3 already there" in reload.stderr
