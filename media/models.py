@@ -5,7 +5,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Enum, ForeignKey, In
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from expo.extensions import db, new_id, utcnow
-from media.states import MediaKind, MediaStatus
+from media.states import MediaKind, MediaStatus, UploadState
 
 
 def _enum(cls):
@@ -30,6 +30,10 @@ class Media(db.Model):
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
     renditions: Mapped[dict] = mapped_column(JSON, default=dict)
     public: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the exhibitor sees beside the status, e.g. "retrying: the store is unreachable".
+    detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -58,3 +62,23 @@ class MediaAttempt(db.Model):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     media: Mapped[Media] = relationship(back_populates="attempts")
+
+
+class Upload(db.Model):
+    """A direct-to-storage multipart upload, before it becomes a media item."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    pavilion_id: Mapped[str] = mapped_column(String(24), index=True)
+    media_id: Mapped[str] = mapped_column(String(24), unique=True)
+    key: Mapped[str] = mapped_column(String(200))
+    s3_upload_id: Mapped[str] = mapped_column(String(400))
+    filename: Mapped[str] = mapped_column(String(120), default="")
+    size: Mapped[int] = mapped_column(BigInteger)
+    part_size: Mapped[int] = mapped_column(BigInteger)
+    declared_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    state: Mapped[UploadState] = mapped_column(_enum(UploadState), default=UploadState.OPEN, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -15,6 +15,13 @@ class MediaKind(enum.StrEnum):
     VIDEO = "video"
     H5 = "h5"
     PANORAMA = "panorama"
+    CAPTIONS = "captions"
+
+
+class UploadState(enum.StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
 
 
 TRANSITIONS = {
