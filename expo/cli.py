@@ -74,15 +74,16 @@ def create_token(email):
 @click.argument("media_id")
 def reprocess(media_id):
     """Queue a media item for a fresh processing run."""
-    from media import services
+    from media import processing, services
     from media.models import Media
 
     media = db.session.get(Media, media_id)
     if media is None:
         _fail(f"No media item has the id {media_id}.")
-    services.requeue(media)
+    processing.requeue(media, "reprocessing on request")
+    media.tries = 0
     db.session.commit()
-    services.enqueue(media.id)
+    services.enqueue(media.id, media.kind)
     click.echo(f"Queued {media.id} for processing.")
 
 

@@ -26,6 +26,11 @@ def celery_init_app(app):
         broker_transport_options={"visibility_timeout": 4 * 3600} if broker.startswith("redis") else {},
         worker_hijack_root_logger=False,
         include=["media.tasks"],
+        beat_schedule={
+            "media-watchdog": {"task": "media.tasks.watchdog", "schedule": 60.0, "options": {"queue": "short"}},
+            "expire-uploads": {"task": "media.tasks.expire_uploads", "schedule": 3600.0,
+                               "options": {"queue": "short"}},
+        },
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -1,7 +1,10 @@
 """Kind detection from content (magic bytes), never from a name or a declared type."""
+import re
+
 from media.states import MediaKind
 
 HEAD_BYTES = 64
+_SRT = re.compile(rb"^\s*\d+\s*\r?\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{3}\s*-->")
 
 _IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"mif1")
 
@@ -35,6 +38,11 @@ def sniff(head):
         return MediaKind.AUDIO, "aac"
     if head.startswith(b"PK\x03\x04"):
         return MediaKind.H5, "zip"
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    if text.startswith(b"WEBVTT"):
+        return MediaKind.CAPTIONS, "vtt"
+    if _SRT.match(text):
+        return MediaKind.CAPTIONS, "srt"
     return None, None
 
 
@@ -45,4 +53,5 @@ COMPATIBLE = {
     MediaKind.VIDEO: {MediaKind.VIDEO},
     MediaKind.AUDIO: {MediaKind.AUDIO},
     MediaKind.H5: {MediaKind.H5},
+    MediaKind.CAPTIONS: {MediaKind.CAPTIONS},
 }

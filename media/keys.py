@@ -2,7 +2,7 @@
 import re
 
 _SAFE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,80}$")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}$")
 
 
 def _check(part, pattern=_SAFE):
@@ -22,5 +22,8 @@ def run_prefix(media_id, run_id):
 
 
 def rendition(media_id, run_id, name):
-    """Key of one rendition file of a run."""
-    return run_prefix(media_id, run_id) + _check(name, _NAME)
+    """Key of one rendition file of a run; NAME may have folders (hls/v720/seg1.m4s), never `..`."""
+    parts = name.split("/")
+    if len(parts) > 4:
+        raise ValueError(f"unsafe key part {name!r}")
+    return run_prefix(media_id, run_id) + "/".join(_check(part, _NAME) for part in parts)

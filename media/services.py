@@ -1,33 +1,23 @@
 """Media rules: accept an upload, process it, expose its renditions."""
 import logging
 import re
-import secrets
-import tempfile
 import time
 import unicodedata
-from pathlib import Path
 
 from flask import current_app, url_for
 from sqlalchemy import select, update
 
 from expo.errors import NotFound, TooLarge, UnsupportedType
-from expo.extensions import db, new_id, utcnow
-from media import detect, images, keys
-from media.models import Media, MediaAttempt
-from media.states import MediaKind, MediaStatus, can_move
+from expo.extensions import db, new_id
+from media import detect, keys
+from media.models import Media
+from media.states import MediaKind, MediaStatus
 from media.storage import get_storage
 
 log = logging.getLogger(__name__)
-IMMUTABLE = "public, max-age=31536000, immutable"
-PROCESSED_KINDS = {MediaKind.IMAGE, MediaKind.PANORAMA}
-
-
-class Permanent(Exception):
-    """Processing cannot succeed on this input; `code` and `message` go to the exhibitor."""
-
-    def __init__(self, code, message):
-        super().__init__(message)
-        self.code, self.message = code, message
+PROCESSED_KINDS = {MediaKind.IMAGE, MediaKind.PANORAMA, MediaKind.VIDEO, MediaKind.AUDIO, MediaKind.CAPTIONS}
+ACCEPTED = ("images (JPEG, PNG, GIF, WebP), video (MP4, MOV, MKV, WebM), audio (MP3, AAC, WAV, FLAC, Ogg) or "
+            "captions (SRT, WebVTT)")
 
 
 class _Counted:
@@ -58,16 +48,14 @@ def display_name(filename):
 def limit_for(kind):
     """Return the byte limit for uploads of KIND."""
     config = current_app.config
-    limits = {MediaKind.IMAGE: config["EXPO_MAX_IMAGE_BYTES"], MediaKind.PANORAMA: config["EXPO_MAX_PANORAMA_BYTES"]}
-    return limits[kind]
+    return config[f"EXPO_MAX_{MediaKind(kind).name}_BYTES"]
 
 
 def detect_kind(head, declared):
-    """Return the kind of content whose first bytes are HEAD, checked against DECLARED."""
-    found, _fmt = detect.sniff(head)
+    """Return (kind, format) of content whose first bytes are HEAD, checked against DECLARED."""
+    found, fmt = detect.sniff(head)
     if found is None:
-        raise UnsupportedType("The file is not a kind of media this expo accepts (images: JPEG, PNG, GIF, WebP).",
-                              code="unknown_type")
+        raise UnsupportedType(f"The file is not a kind of media this expo accepts: {ACCEPTED}.", code="unknown_type")
     if declared:
         try:
             declared = MediaKind(declared)
@@ -79,22 +67,23 @@ def detect_kind(head, declared):
                                   code="kind_mismatch")
         found = declared
     if found not in PROCESSED_KINDS:
-        raise UnsupportedType(f"This expo does not process {found} uploads yet; upload images (JPEG, PNG, GIF, "
-                              "WebP) for now.", code="kind_not_processed")
-    return found
+        raise UnsupportedType(f"This expo does not process {found} uploads yet; upload {ACCEPTED}.",
+                              code="kind_not_processed")
+    return found, fmt
 
 
 def ingest(stream, filename, owner, pavilion_id, declared_kind=None, declared_size=None):
     """Stream an upload into the store and queue it; the caller commits, then calls `enqueue`."""
     head = stream.read(detect.HEAD_BYTES)
-    kind = detect_kind(head, declared_kind)
+    kind, fmt = detect_kind(head, declared_kind)
     limit = limit_for(kind)
     if declared_size and declared_size > limit:
         raise TooLarge(f"The file is {declared_size // (1024 * 1024)} MB; the limit for {kind} is "
                        f"{limit // (1024 * 1024)} MB.")
     media_id = new_id()
     media = Media(id=media_id, owner_id=owner.id, pavilion_id=pavilion_id, kind=kind,
-                  filename=display_name(filename), original_key=keys.original(media_id))
+                  filename=display_name(filename), original_key=keys.original(media_id),
+                  meta={"source_format": fmt})
     counted = _Counted(stream, limit, head)
     storage = get_storage()
     try:
@@ -107,90 +96,23 @@ def ingest(stream, filename, owner, pavilion_id, declared_kind=None, declared_si
     return media
 
 
-def enqueue(media_id):
-    """Queue processing of MEDIA_ID; a broker outage leaves it queued for a later re-run."""
-    from media.tasks import process_media
+def enqueue(media_id, kind=None):
+    """Queue processing of MEDIA_ID (videos on the long queue); a broker outage leaves it queued for the watchdog."""
+    from media.tasks import process_long_media, process_media
 
     try:
-        process_media.apply_async(args=[media_id], queue="short")
+        if kind == MediaKind.VIDEO:
+            process_long_media.apply_async(args=[media_id], queue="long")
+        else:
+            process_media.apply_async(args=[media_id], queue="short")
     except Exception:  # noqa: BLE001 - any broker failure leaves the item queued, never lost
         log.exception("Could not queue media %s; `flask --app expo media reprocess ID` re-queues it", media_id)
-
-
-def move(media, target):
-    """Move MEDIA to TARGET if the transition table allows it."""
-    if not can_move(media.status, target):
-        raise ValueError(f"media {media.id}: {media.status} -> {target} is not allowed")
-    media.status = target
-
-
-def begin_run(media_id):
-    """Mark MEDIA_ID processing under a new run id; return (media, attempt) or None if there is nothing to do."""
-    media = db.session.get(Media, media_id)
-    if media is None or media.status in (MediaStatus.READY, MediaStatus.FAILED):
-        return None
-    move(media, MediaStatus.PROCESSING)
-    media.progress = 0
-    attempt = MediaAttempt(media=media, run_id=secrets.token_hex(6), args={"media_id": media_id, "kind": media.kind})
-    db.session.add(attempt)
-    return media, attempt
-
-
-def run(media, attempt):
-    """Process MEDIA for ATTEMPT; write renditions under the run prefix, then switch over."""
-    storage = get_storage()
-    with tempfile.TemporaryDirectory(prefix="expo-media-") as tmp:
-        work = Path(tmp)
-        source = work / "source"
-        storage.download(media.original_key, source)
-        out = work / "out"
-        out.mkdir()
-        try:
-            if media.kind == MediaKind.PANORAMA:
-                meta, files = images.render_panorama(source, out, current_app.config["EXPO_MAX_PANORAMA_PIXELS"])
-            else:
-                meta, files = images.render(source, out, current_app.config["EXPO_MAX_IMAGE_PIXELS"])
-        except images.ImageRejected as error:
-            raise Permanent(error.code, error.message) from error
-        renditions = {}
-        for name, path, content_type, width in files:
-            key = keys.rendition(media.id, attempt.run_id, name)
-            storage.put_file(key, path, content_type, IMMUTABLE)
-            renditions[name] = {"key": key, "type": content_type, "width": width}
-    media.meta = meta
-    media.renditions = renditions
-    media.run_id = attempt.run_id
-    media.progress = 100
-    move(media, MediaStatus.READY)
-    finish(attempt, "ready")
-
-
-def fail(media_id, code, message, attempt=None):
-    """Mark MEDIA_ID failed with a reason; safe to call twice."""
-    media = db.session.get(Media, media_id)
-    if media is None or media.status == MediaStatus.FAILED:
-        return
-    media.status = MediaStatus.FAILED
-    media.error_code, media.error_message = code, message
-    if attempt is not None:
-        finish(attempt, "failed", message)
-
-
-def finish(attempt, outcome, detail=None):
-    attempt.outcome, attempt.detail, attempt.finished_at = outcome, detail, utcnow()
-
-
-def requeue(media):
-    """Put MEDIA back in the queue for a fresh run (reprocess)."""
-    media.status = MediaStatus.QUEUED
-    media.progress = 0
-    media.error_code = media.error_message = None
 
 
 def get_owned(media_id, actor, staff=False):
     """Return the media MEDIA_ID if ACTOR owns it (or is staff), else raise NotFound."""
     media = db.session.get(Media, media_id)
-    if media is None or not (staff or media.owner_id == actor.id):
+    if media is None or actor is None or not (staff or media.owner_id == actor.id):
         raise NotFound("No media item with this id is yours.", code="media_not_found")
     return media
 

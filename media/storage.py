@@ -18,12 +18,18 @@ class ObjectMissing(Exception):
     """The key does not exist in the store."""
 
 
+class RangeNotSatisfiable(Exception):
+    """The requested byte range lies outside the object."""
+
+
 def _translate(error):
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in ("NoSuchKey", "404", "NotFound"):
             return ObjectMissing(str(error))
+        if code == "InvalidRange" or status == 416:
+            return RangeNotSatisfiable(str(error))
         if status >= 500 or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
             return StoreUnavailable(str(error))
         return error
@@ -82,7 +88,8 @@ class S3Storage:
         if byte_range:
             kwargs["Range"] = byte_range
         answer = self._call("get_object", **kwargs)
-        headers = {"Content-Length": str(answer["ContentLength"]), "ETag": answer.get("ETag", "")}
+        headers = {"Content-Length": str(answer["ContentLength"]), "ETag": answer.get("ETag", ""),
+                   "Content-Type": answer.get("ContentType") or "application/octet-stream"}
         if answer.get("ContentRange"):
             headers["Content-Range"] = answer["ContentRange"]
         status = 206 if answer.get("ContentRange") else 200
@@ -142,7 +149,7 @@ class MemoryStorage:
 
     def get(self, key, byte_range=None):
         data = self.read(key)
-        return iter([data]), {"Content-Length": str(len(data))}, 200
+        return iter([data]), {"Content-Length": str(len(data)), "Content-Type": self.objects[key][1]}, 200
 
     def delete_prefix(self, prefix):
         with self._lock:

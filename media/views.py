@@ -6,10 +6,10 @@ from expo.auth import bearer_user
 from expo.errors import NotFound
 from expo.extensions import db
 from expo.permissions import current_actor, is_staff, require_login
-from media import services
+from media import keys, services
 from media.models import Media
-from media.services import IMMUTABLE
-from media.storage import ObjectMissing, get_storage
+from media.processing import IMMUTABLE
+from media.storage import ObjectMissing, RangeNotSatisfiable, get_storage
 
 bp = Blueprint("media", __name__)
 api = Blueprint("media_api", __name__, url_prefix="/api/v1")
@@ -38,19 +38,21 @@ def _visible(media):
     return user is not None and (media.owner_id == user.id or is_staff(user))
 
 
-@bp.get("/media/<media_id>/<run_id>/<name>")
+@bp.get("/media/<media_id>/<run_id>/<path:name>")
 def serve(media_id, run_id, name):
     media = db.session.get(Media, media_id)
-    rendition = (media.renditions or {}).get(name) if media else None
-    if media is None or rendition is None or media.run_id != run_id or not _visible(media):
+    if media is None or media.run_id != run_id or not _visible(media):
         raise NotFound("This media file does not exist or is not published.")
     try:
-        chunks, headers, code = get_storage().get(rendition["key"], request.headers.get("Range"))
-    except ObjectMissing:
+        key = keys.rendition(media.id, run_id, name)
+        chunks, headers, code = get_storage().get(key, request.headers.get("Range"))
+    except (ValueError, ObjectMissing):
         raise NotFound("This media file does not exist or is not published.") from None
+    except RangeNotSatisfiable:
+        return Response(status=416, headers={"Content-Range": "bytes */*"})
     if headers.get("ETag") and request.if_none_match.contains(headers["ETag"].strip('"')):
         return Response(status=304, headers={"ETag": headers["ETag"]})
-    response = Response(chunks, status=code, mimetype=rendition["type"], direct_passthrough=True)
+    response = Response(chunks, status=code, mimetype=headers.pop("Content-Type"), direct_passthrough=True)
     response.headers.update(headers)
     response.headers["Accept-Ranges"] = "bytes"
     response.headers["Cache-Control"] = IMMUTABLE if media.public else "private, max-age=3600"

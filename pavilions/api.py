@@ -78,7 +78,7 @@ def upload_media():
     media = media_services.ingest(upload.stream, upload.filename, current_actor(), pavilion.id,
                                   request.form.get("kind") or None)
     db.session.commit()
-    media_services.enqueue(media.id)
+    media_services.enqueue(media.id, media.kind)
     return jsonify({"id": media.id, "kind": str(media.kind), "status": str(media.status)}), 202
 
 

@@ -143,7 +143,7 @@ def upload(pavilion_id):
             media = media_services.ingest(upload_file.stream, upload_file.filename, current_actor(), pavilion.id,
                                           request.form.get("kind") or None)
             db.session.commit()
-            media_services.enqueue(media.id)
+            media_services.enqueue(media.id, media.kind)
             flash(_("Uploaded; processing has started."), "info")
         except DomainError as error:
             db.session.rollback()

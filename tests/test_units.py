@@ -64,7 +64,8 @@ def test_block_ids_survive_and_duplicates_are_renamed():
     assert cleaned[0]["id"] == "b_keepme1" and cleaned[1]["id"] != "b_keepme1"
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "a/b", "x\x00y", "CON", "", "a" * 300, "..", "r\u202etxt.exe"])
+@pytest.mark.parametrize("name", ["../../etc/passwd", "a//b", "x\x00y", "a/../b", "", "a" * 300, "..", "r\u202etxt.exe",
+                                  "/abs", "a/b/c/d/e"])
 def test_keys_never_take_user_text(name):
     with pytest.raises(ValueError):
         keys.rendition("abcDEF123456", "run1", name)
