@@ -79,6 +79,10 @@ class Supervisor:
                                       "short,long", "--concurrency", str(self.args.workers), "--loglevel", "INFO",
                                       "-n", f"expo-{os.getpid()}@%h", "--without-gossip", "--without-mingle"])
 
+    def _start_beat(self):
+        return self._spawn("beat", [sys.executable, "-m", "celery", "-A", "expo.worker", "beat", "--loglevel", "INFO",
+                                    "-s", str(self.data / "celerybeat-schedule")])
+
     def _start_web(self):
         return self._spawn("web", [sys.executable, "-m", "gunicorn", "-b", f"{self.args.host}:{self.args.port}",
                                    "-w", str(self.args.web_workers), "--threads", "4", "--timeout", "120",
@@ -109,6 +113,7 @@ class Supervisor:
             self._add("store", self._start_store)
         self._migrate()
         self._add("worker", self._start_worker)
+        self._add("beat", self._start_beat)
         if self.args.demo:
             self._load_demo()
         self._add("web", self._start_web)

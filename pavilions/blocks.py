@@ -19,6 +19,7 @@ ATTRIBUTES = {"a": {"href", "title"}, "span": {"lang"}, "p": {"lang"}}
 _BLOCK_ID = re.compile(r"^b_[A-Za-z0-9_-]{6,24}$")
 MEDIA_KIND = {"image": MediaKind.IMAGE, "audio": MediaKind.AUDIO, "video": MediaKind.VIDEO,
               "h5": MediaKind.H5, "panorama": MediaKind.PANORAMA}
+REF_KIND = {**MEDIA_KIND, "captions": MediaKind.CAPTIONS}  # what each media reference must point at
 
 
 def sanitise_html(html):

@@ -79,7 +79,7 @@ def _check_media(pavilion, blocks):
         if media is None or media.pavilion_id != pavilion.id:
             raise Invalid(f"Block {index + 1}: media {media_id} was not uploaded to this pavilion.",
                           code="unknown_media")
-        expected = block_rules.MEDIA_KIND.get(kind)
+        expected = block_rules.REF_KIND[kind]
         if expected and media.kind != expected:
             raise Invalid(f"Block {index + 1}: media {media_id} is {media.kind}, not {expected}.",
                           code="media_kind_mismatch")
