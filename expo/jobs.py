@@ -13,23 +13,23 @@ def celery_init_app(app):
 
     celery = Celery(app.name, task_cls=FlaskTask)
     broker = app.config["EXPO_BROKER_URL"]
+    short = {"queue": app.config["EXPO_QUEUE_SHORT"]}
     celery.conf.update(
         broker_url=broker,
         task_ignore_result=True,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_default_queue="short",
-        task_queues=(Queue("short"), Queue("long")),
+        task_default_queue=app.config["EXPO_QUEUE_SHORT"],
+        task_queues=(Queue(app.config["EXPO_QUEUE_SHORT"]), Queue(app.config["EXPO_QUEUE_LONG"])),
         broker_connection_retry_on_startup=True,
         # The SQLAlchemy transport hands its options to create_engine, so they are for Redis only.
         broker_transport_options={"visibility_timeout": 4 * 3600} if broker.startswith("redis") else {},
         worker_hijack_root_logger=False,
         include=["media.tasks"],
         beat_schedule={
-            "media-watchdog": {"task": "media.tasks.watchdog", "schedule": 60.0, "options": {"queue": "short"}},
-            "expire-uploads": {"task": "media.tasks.expire_uploads", "schedule": 3600.0,
-                               "options": {"queue": "short"}},
+            "media-watchdog": {"task": "media.tasks.watchdog", "schedule": 60.0, "options": short},
+            "expire-uploads": {"task": "media.tasks.expire_uploads", "schedule": 3600.0, "options": short},
         },
     )
     celery.set_default()

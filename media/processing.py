@@ -19,7 +19,6 @@ log = logging.getLogger(__name__)
 IMMUTABLE = "public, max-age=31536000, immutable"
 MAX_TRIES = 3
 HEARTBEAT_S = 15
-SILENCE = timedelta(minutes=2)
 FORGOTTEN = timedelta(minutes=15)
 # Files a browser starts from; the rest of a run (HLS segments…) is reached through them.
 ENTRIES = {
@@ -183,7 +182,8 @@ def watchdog(now=None):
     (id, kind) pairs to enqueue."""
     now = now or utcnow()
     again = []
-    silent = select(Media).where(Media.status == MediaStatus.PROCESSING, Media.heartbeat_at < now - SILENCE)
+    silence = timedelta(seconds=current_app.config["EXPO_WATCHDOG_SILENCE_S"])
+    silent = select(Media).where(Media.status == MediaStatus.PROCESSING, Media.heartbeat_at < now - silence)
     for media in db.session.scalars(silent):
         if media.tries >= MAX_TRIES:
             fail(media.id, "interrupted", f"Processing was interrupted {MAX_TRIES} times; upload the file again, "

@@ -100,11 +100,12 @@ def enqueue(media_id, kind=None):
     """Queue processing of MEDIA_ID (videos on the long queue); a broker outage leaves it queued for the watchdog."""
     from media.tasks import process_long_media, process_media
 
+    config = current_app.config
     try:
         if kind == MediaKind.VIDEO:
-            process_long_media.apply_async(args=[media_id], queue="long")
+            process_long_media.apply_async(args=[media_id], queue=config["EXPO_QUEUE_LONG"])
         else:
-            process_media.apply_async(args=[media_id], queue="short")
+            process_media.apply_async(args=[media_id], queue=config["EXPO_QUEUE_SHORT"])
     except Exception:  # noqa: BLE001 - any broker failure leaves the item queued, never lost
         log.exception("Could not queue media %s; `flask --app expo media reprocess ID` re-queues it", media_id)
 

@@ -59,5 +59,5 @@ def image_sources(media):
             by_format.setdefault(ext, []).append((int(width), url))
     jpg = sorted(by_format.get("jpg", []))
     fallback = min(jpg, key=lambda pair: abs(pair[0] - 1280))[1] if jpg else ""
-    return {"fallback": fallback, **{ext: ", ".join(f"{url} {w}w" for w, url in sorted(pairs))
-                                     for ext, pairs in by_format.items()}}
+    return {"fallback": fallback, "placeholder": media["meta"].get("placeholder"),
+            **{ext: ", ".join(f"{url} {w}w" for w, url in sorted(pairs)) for ext, pairs in by_format.items()}}
