@@ -21,7 +21,9 @@ def celery_init_app(app):
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=app.config["EXPO_QUEUE_SHORT"],
-        task_queues=(Queue(app.config["EXPO_QUEUE_SHORT"]), Queue(app.config["EXPO_QUEUE_LONG"])),
+        # Each queue has its own routing key: with one key for both, every message would land in both queues.
+        task_queues=[Queue(name, routing_key=name) for name in (app.config["EXPO_QUEUE_SHORT"],
+                                                                app.config["EXPO_QUEUE_LONG"])],
         broker_connection_retry_on_startup=True,
         # The SQLAlchemy transport hands its options to create_engine, so they are for Redis only.
         broker_transport_options={"visibility_timeout": 4 * 3600} if broker.startswith("redis") else {},

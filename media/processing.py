@@ -22,9 +22,9 @@ HEARTBEAT_S = 15
 FORGOTTEN = timedelta(minutes=15)
 # Files a browser starts from; the rest of a run (HLS segments…) is reached through them.
 ENTRIES = {
-    MediaKind.VIDEO: {"hls": "master.m3u8", "poster": "poster.jpg", "poster_webp": "poster.webp",
+    MediaKind.VIDEO: {"hls": "hls/master.m3u8", "poster": "poster.jpg", "poster_webp": "poster.webp",
                       "storyboard": "storyboard.vtt", "storyboard_image": "storyboard.jpg"},
-    MediaKind.AUDIO: {"aac": "audio.m4a", "opus": "audio.opus", "waveform": "waveform.json"},
+    MediaKind.AUDIO: {"aac": "audio.m4a", "opus": "audio.webm", "waveform": "waveform.json"},
     MediaKind.CAPTIONS: {"vtt": "captions.vtt"},
 }
 

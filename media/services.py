@@ -27,14 +27,23 @@ class _Counted:
         self.stream, self.limit, self.count, self.head = stream, limit, 0, head
 
     def read(self, size=-1):
+        # A short read means end of file to s3transfer, so fill SIZE unless the upload really ended.
+        size = self.limit + 1 - self.count if size is None or size < 0 else size
+        parts, got = [], 0
         if self.head:
-            data, self.head = self.head, b""
-        else:
-            data = self.stream.read(size if size and size > 0 else 1024 * 1024)
-        self.count += len(data)
+            parts.append(self.head[:size])
+            self.head = self.head[size:]
+            got = len(parts[0])
+        while got < size:
+            data = self.stream.read(min(size - got, 1024 * 1024))
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        self.count += got
         if self.count > self.limit:
             raise TooLarge(f"The file is larger than the limit of {self.limit // (1024 * 1024)} MB for this kind.")
-        return data
+        return b"".join(parts)
 
 
 def display_name(filename):
@@ -124,7 +133,8 @@ def rendition_url(media, name):
     base = current_app.config.get("EXPO_MEDIA_BASE_URL")
     if base:
         return f"{base.rstrip('/')}/{key}"
-    return url_for("media.serve", media_id=media.id, run_id=media.run_id, name=name)
+    return url_for("media.serve", media_id=media.id, run_id=media.run_id,
+                   name=key.removeprefix(keys.run_prefix(media.id, media.run_id)))
 
 
 def describe(media, full=False):

@@ -61,15 +61,57 @@ def stack(tmp_path_factory):
     env["EXPO_S3_BUCKET"] = "expo"
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    yield SimpleNamespace(root=root, env=env, weed=weed)
+    services = SimpleNamespace(root=root, env=env, weed=weed)
+    yield services
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
-    if weed is not None:
-        weed.terminate()
-        weed.wait(timeout=10)
+    if services.weed is not None:  # the tests may have restarted it
+        services.weed.terminate()
+        services.weed.wait(timeout=10)
+
+
+def stop_store(stack):
+    """Stop the session's SeaweedFS (an outage)."""
+    stack.weed.terminate()
+    stack.weed.wait(timeout=10)
+
+
+def start_store(stack):
+    """Start the session's SeaweedFS again on the same S3 port, keys and data."""
+    from expo import store
+
+    port = int(stack.env["EXPO_S3_ENDPOINT"].rsplit(":", 1)[1])
+    stack.weed, _endpoint, _keys = store.start(stack.root / "store", "127.0.0.1", port, "expo",
+                                               stack.root / "store.log")
+
+
+def start_worker(root, queues="short,long", env=None):
+    """Start a Celery worker process on QUEUES; return it once it is ready."""
+    log_path = root / f"worker-{secrets.token_hex(3)}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "expo.worker", "worker", "-Q", queues, "--concurrency", "2",
+             "--loglevel", "INFO", "-n", f"test-{secrets.token_hex(3)}@%h", "--without-gossip", "--without-mingle"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while b"ready." not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return process
+
+
+def stop_worker(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -89,23 +131,9 @@ def app(stack):
 @pytest.fixture(scope="session")
 def worker(app, stack):
     """A real Celery worker process on the session's broker, database and store."""
-    log_path = stack.root / "worker.log"
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "expo.worker", "worker", "-Q", "short,long", "--concurrency", "2",
-             "--loglevel", "INFO", "-n", f"test-{secrets.token_hex(3)}@%h", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(), start_new_session=True)
-    deadline = time.monotonic() + 60
-    while b"ready." not in log_path.read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.2)
+    process = start_worker(stack.root)
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    stop_worker(process)
 
 
 @pytest.fixture
@@ -161,11 +189,20 @@ class Api:
     def upload(self, pavilion_id, data, filename="photo.jpg", kind=None):
         import io
 
+        from werkzeug.test import EnvironBuilder
+
         form = {"pavilion_id": pavilion_id, "file": (io.BytesIO(data), filename)}
         if kind:
             form["kind"] = kind
-        return self.client.post("/api/v1/media", data=form, headers=self._headers(),
-                                content_type="multipart/form-data")
+        builder = EnvironBuilder(path="/api/v1/media", method="POST", data=form, headers=self._headers(),
+                                 environ_base=self.client.environ_base)
+        environ = builder.get_environ()
+        builder.close()
+        try:
+            # Werkzeug spools a large encoded body to a temporary file that its test client never closes.
+            return self.client.open(environ)
+        finally:
+            environ["wsgi.input"].close()
 
     def wait_media(self, media_id, timeout=60):
         deadline = time.monotonic() + timeout

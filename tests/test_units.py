@@ -139,3 +139,17 @@ def test_passwords_are_argon2_and_tokens_stored_hashed(app, make_user):
         assert row.password_hash.startswith("$argon2id$") and user.password not in row.password_hash
         stored = db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == user.id)).one()
         assert user.token not in stored.token_hash and len(stored.token_hash) == 64
+
+
+def test_counted_stream_fills_every_read_and_stops_past_the_limit():
+    from expo.errors import TooLarge
+    from media.services import _Counted
+
+    class Trickle(io.BytesIO):
+        def read(self, size=-1):
+            return super().read(min(size, 7) if size and size > 0 else 7)
+
+    counted = _Counted(Trickle(b"x" * 100), limit=1000, head=b"HEAD")
+    assert counted.read(50) == b"HEAD" + b"x" * 46 and counted.read(-1) == b"x" * 54 and counted.read(10) == b""
+    with pytest.raises(TooLarge):
+        _Counted(io.BytesIO(b"y" * 2000), limit=1000).read(4096)

@@ -1,0 +1,388 @@
+"""The only module that runs ffmpeg: the HLS ladder, poster and storyboard, loudness-levelled audio and its waveform."""
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from array import array
+from pathlib import Path
+
+import imageio_ffmpeg
+from PIL import Image
+
+from media import profiles
+from media.probe import MediaRejected, span_text
+
+
+class TranscodeTimeout(MediaRejected):
+    """ffmpeg ran past its wall-clock limit and was killed."""
+
+
+def ffmpeg_binary():
+    """Return the ffmpeg to run: EXPO_FFMPEG if set, else the one shipped with imageio-ffmpeg."""
+    return os.environ.get("EXPO_FFMPEG") or imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def time_limit(duration):
+    """Return how many wall-clock seconds one ffmpeg run over DURATION seconds of media may take."""
+    return max(120, 4 * (duration or 0) + 60)
+
+
+def input_args(src, input_format, *before):
+    """Return the arguments that open SRC as INPUT_FORMAT and nothing else (no protocols, no guessing)."""
+    # Forcing -f keeps the hls and concat demuxers (which follow URLs inside the file) from ever being chosen.
+    return [*before, "-protocol_whitelist", "file,pipe", "-f", input_format, "-i", f"file:{src}"]
+
+
+def _drain(stream):
+    """Read and drop ffmpeg's stdout so that it never blocks on a full pipe."""
+    while stream.read(65536):
+        pass
+
+
+def _stderr_detail(stderr):
+    """Return ffmpeg's last meaningful stderr line with paths and addresses taken out."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip() and line.strip() != "Conversion failed!"]
+    line = lines[-1] if lines else "no reason given"
+    line = re.sub(r"\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", line)
+    line = re.sub(r"(?:file:)?(?:/[^\s'\":,]+)+", "the file", line)
+    return line.rstrip(".")[:200]
+
+
+def run(args, timeout, consume=None):
+    """Run ffmpeg ARGS within TIMEOUT seconds, handing its stdout to CONSUME; return its stderr text."""
+    argv = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-nostats", *args]
+    expired = threading.Event()
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors)
+        timer = threading.Timer(timeout, lambda: (expired.set(), process.kill()))
+        timer.start()
+        try:
+            with process.stdout:
+                (consume or _drain)(process.stdout)
+        finally:
+            timer.cancel()
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        errors.seek(0)
+        stderr = errors.read().decode("utf-8", "replace")
+    if expired.is_set() and process.returncode != 0:
+        raise TranscodeTimeout("too_slow", f"Converting the file took longer than its limit of {span_text(timeout)}; "
+                               "export it at a smaller size or in shorter parts and upload it again.")
+    if process.returncode != 0:
+        raise MediaRejected("transcode_failed", f"The file could not be converted ({_stderr_detail(stderr)}); "
+                            "export it again as MP4 (H.264 and AAC) and upload it again.")
+    return stderr
+
+
+class Progress:
+    """Turn ffmpeg's -progress output into whole percentages: monotonic, at most one report a second."""
+
+    def __init__(self, callback):
+        self.callback, self.last, self.sent_at = callback, -1, 0.0
+
+    def report(self, percent):
+        """Send PERCENT if it is higher than the last and a second has passed (100 always goes)."""
+        percent = max(0, min(100, int(percent)))
+        now = time.monotonic()
+        if self.callback is None or percent <= self.last or (percent < 100 and now - self.sent_at < 1):
+            return
+        self.last, self.sent_at = percent, now
+        self.callback(percent)
+
+    def follow(self, duration, start, end):
+        """Return a stdout consumer that maps ffmpeg's out_time onto START..END percent."""
+        def consume(stdout):
+            for line in stdout:
+                key, _, value = line.strip().partition(b"=")
+                if key == b"out_time_us" and value.isdigit() and duration > 0:
+                    self.report(start + (end - start) * min(1.0, int(value) / 1e6 / duration))
+        return consume
+
+
+def _even(value, ceiling=None):
+    """Round VALUE to an even size (x264 needs them), never above CEILING floored to even."""
+    even = max(2, int(round(value / 2)) * 2)
+    return even if ceiling is None else min(even, max(2, int(ceiling) // 2 * 2))
+
+
+def ladder(width, height):
+    """Return [(rung, width, height)] for a display size: the standard rungs it reaches, never upscaled."""
+    short = min(width, height)
+    rungs = [r for r in profiles.RUNGS if r <= short] or [_even(short, short)]
+    if width >= height:
+        return [(rung, _even(width * rung / height, width), rung) for rung in rungs]
+    return [(rung, rung, _even(height * rung / width, height)) for rung in rungs]
+
+
+def _output_fps(info):
+    """Return the frame rate of the renditions: the source's, capped at MAX_FPS."""
+    return min(info["video"]["fps"] or 30.0, profiles.MAX_FPS)
+
+
+def _maxrate(rung, width, height, fps, input_bit_rate):
+    """Return the peak bit rate of a rung: PeerTube's bits per pixel, never above 1.3× the input."""
+    bpp = profiles.BITS_PER_PIXEL.get(rung, profiles.SMALLEST_RUNG_BPP)
+    rate = width * height * fps * bpp
+    if input_bit_rate:
+        rate = min(rate, profiles.MAXRATE_OVER_INPUT * input_bit_rate)
+    return int(rate)
+
+
+def _storyboard_interval(duration):
+    """Return the seconds between storyboard thumbnails, so that there are at most ~100 of them."""
+    return max(1, math.ceil(duration / profiles.STORYBOARD_MAX_THUMBS))
+
+
+def _video_filter(sizes, source_fps, duration, display_width, display_height):
+    """Return the filter graph: one decode split into every rung and the storyboard thumbnails."""
+    head = f"fps={profiles.MAX_FPS}," if source_fps > profiles.MAX_FPS else ""
+    labels = "".join(f"[s{i}]" for i in range(len(sizes)))
+    chains = [f"[0:V:0]{head}split={len(sizes) + 1}{labels}[sb]"]
+    # 0:V skips cover-art "video" streams, as the probe does. One decode feeds every rung;
+    # format=yuv420p keeps 10-bit sources on 8-bit High, which every browser plays.
+    chains += [f"[s{i}]scale={w}:{h},setsar=1,format=yuv420p[v{i}]" for i, (_r, w, h) in enumerate(sizes)]
+    # Thumbnails leave as loose frames, tiled afterwards: a tile output holds back ffmpeg's -progress to the end.
+    thumb_height = _even(profiles.STORYBOARD_WIDTH * display_height / display_width)
+    chains.append(f"[sb]fps=1/{_storyboard_interval(duration)},scale={profiles.STORYBOARD_WIDTH}:{thumb_height},"
+                  "setsar=1[thumbs]")
+    return ";".join(chains)
+
+
+def _encoder_args(sizes, fps, input_bit_rate, has_audio):
+    """Return the -map and encoder options of every rung (H.264 capped CRF, aligned GOPs, AAC)."""
+    gop = max(1, round(fps * profiles.GOP_SECONDS))
+    args = []
+    for i, (rung, width, height) in enumerate(sizes):
+        maxrate = _maxrate(rung, width, height, fps, input_bit_rate)
+        args += ["-map", f"[v{i}]", f"-maxrate:v:{i}", str(maxrate),
+                 f"-bufsize:v:{i}", str(maxrate * profiles.BUFSIZE_OVER_MAXRATE)]
+    if has_audio:
+        args += [arg for _size in sizes for arg in ("-map", "0:a:0")]
+        args += ["-c:a", "aac", "-b:a", profiles.AUDIO_BITRATE, "-ar", str(profiles.AUDIO_SAMPLE_RATE),
+                 "-ac", str(profiles.AUDIO_CHANNELS)]
+    # Keyframes every GOP_SECONDS on every rung (forced, no scene cuts, closed GOPs) so players can switch anywhere.
+    return args + ["-c:v", "libx264", "-profile:v", profiles.H264_PROFILE, "-preset", profiles.X264_PRESET,
+                   "-crf", str(profiles.CRF), "-g", str(gop), "-keyint_min", str(gop),
+                   "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{profiles.GOP_SECONDS})",
+                   "-flags", "+cgop"]
+
+
+def _hls_args(out_dir, sizes, has_audio):
+    """Return the HLS muxer options: fMP4 segments and a playlist per rung, then the master."""
+    streams = " ".join(f"v:{i}" + (f",a:{i}" if has_audio else "") + f",name:{rung}"
+                       for i, (rung, _w, _h) in enumerate(sizes))
+    # hlsenc only expands %v in the init name when there are two variants or more.
+    init = "init_%v.mp4" if len(sizes) > 1 else f"init_{sizes[0][0]}.mp4"
+    return ["-map_metadata", "-1", "-map_chapters", "-1", "-f", "hls", "-hls_time", str(profiles.SEGMENT_SECONDS),
+            "-hls_segment_type", "fmp4", "-hls_playlist_type", "vod",
+            "-hls_flags", "independent_segments+temp_file", "-hls_fmp4_init_filename", init,
+            "-hls_segment_filename", str(out_dir / "hls" / "v%v" / "seg_%05d.m4s"),
+            "-master_pl_name", "master.m3u8", "-var_stream_map", streams, str(out_dir / "hls" / "v%v" / "index.m3u8")]
+
+
+def _still_args(label, path, *codec):
+    """Return the options that write one picture from filter output LABEL to PATH."""
+    return ["-map", label, "-frames:v", "1", "-update", "1", "-map_metadata", "-1", "-map_chapters", "-1",
+            *codec, str(path)]
+
+
+def transcode_video(src, out_dir, info, input_format, on_progress=None):
+    """Make the HLS ladder, poster and storyboard of the probed video SRC in OUT_DIR; return (meta, files)."""
+    out_dir = Path(out_dir).resolve()
+    video, duration = info["video"], info["duration"]
+    sizes = ladder(video["width"], video["height"])
+    has_audio = info.get("audio") is not None
+    progress = Progress(on_progress)
+    progress.report(0)
+    with tempfile.TemporaryDirectory(prefix="expo-thumbs-") as thumbs:
+        args = ["-progress", "pipe:1", *input_args(src, input_format),
+                "-filter_complex", _video_filter(sizes, video["fps"], duration, video["width"], video["height"]),
+                *_encoder_args(sizes, _output_fps(info), info.get("bit_rate"), has_audio),
+                *_hls_args(out_dir, sizes, has_audio),
+                "-map", "[thumbs]", "-map_metadata", "-1", "-q:v", "2", str(Path(thumbs) / "t_%05d.jpg")]
+        run(args, time_limit(duration), progress.follow(duration, 0, 95))
+        _storyboard(sorted(Path(thumbs).glob("t_*.jpg")), out_dir, duration)
+    _poster(src, out_dir, info, input_format)
+    progress.report(100)
+    meta = {"width": video["width"], "height": video["height"], "duration": duration,
+            "rungs": [rung for rung, _w, _h in sizes], "has_audio": has_audio}
+    return meta, ordered_files(out_dir)
+
+
+def _poster(src, out_dir, info, input_format):
+    """Write poster.jpg and poster.webp from the most representative of ~50 frames a fifth of the way in."""
+    video, duration = info["video"], info["duration"]
+    width = min(profiles.POSTER_WIDTH, video["width"])
+    height = _even(video["height"] * width / video["width"])
+    # thumbnail picks the frame closest to the average of its batch, which skips black and flash frames.
+    graph = (f"[0:V:0]thumbnail=n={profiles.POSTER_CANDIDATES},scale={width}:{height},setsar=1,"
+             "split=2[jpg][webp]")
+    # A duration that overstates the stream can seek past the last frame and write nothing; then start at 0.
+    for start in (duration * profiles.POSTER_AT, 0):
+        run([*input_args(src, input_format, "-ss", f"{start:.3f}"), "-filter_complex", graph,
+             *_still_args("[jpg]", out_dir / "poster.jpg", "-q:v", "3"),
+             *_still_args("[webp]", out_dir / "poster.webp", "-c:v", "libwebp", "-quality", "80")],
+            time_limit(min(duration, 60)))
+        if (out_dir / "poster.jpg").exists() and (out_dir / "poster.webp").exists():
+            return
+    raise MediaRejected("transcode_failed", "No poster picture could be taken from the video; export it again as "
+                        "MP4 (H.264 and AAC) and upload it again.")
+
+
+def _timestamp(seconds):
+    """Return SECONDS as a WebVTT timestamp (HH:MM:SS.mmm)."""
+    millis = int(round(seconds * 1000))
+    return f"{millis // 3600000:02d}:{millis // 60000 % 60:02d}:{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+
+
+def _storyboard(thumbs, out_dir, duration):
+    """Tile THUMBS into storyboard.jpg and write storyboard.vtt, a WebVTT track whose cues point into it."""
+    interval = _storyboard_interval(duration)
+    thumbs = thumbs[:max(1, math.ceil(duration / interval))]
+    if not thumbs:
+        raise MediaRejected("transcode_failed", "No pictures could be taken from the video; export it again as "
+                            "MP4 (H.264 and AAC) and upload it again.")
+    with Image.open(thumbs[0]) as first:
+        width, height = first.size
+    columns = min(len(thumbs), profiles.STORYBOARD_COLUMNS)
+    cues = ["WEBVTT", ""]
+    with Image.new("RGB", (columns * width, math.ceil(len(thumbs) / columns) * height)) as sprite:
+        for i, path in enumerate(thumbs):
+            x, y = (i % columns) * width, (i // columns) * height
+            with Image.open(path) as thumb:
+                sprite.paste(thumb, (x, y))
+            start, end = i * interval, duration if i == len(thumbs) - 1 else (i + 1) * interval
+            cues += [f"{_timestamp(start)} --> {_timestamp(end)}", f"storyboard.jpg#xywh={x},{y},{width},{height}",
+                     ""]
+        sprite.save(out_dir / "storyboard.jpg", "JPEG", quality=75, optimize=True)
+    (out_dir / "storyboard.vtt").write_text("\n".join(cues), encoding="utf-8")
+
+
+def _rank(relative):
+    """Order files so that every playlist comes after the files it names, and the master playlist last."""
+    if relative == "hls/master.m3u8":
+        return 3
+    if relative.endswith(".m3u8"):
+        return 2
+    return 1 if relative.endswith(".vtt") else 0
+
+
+def ordered_files(out_dir):
+    """Return [(relative_name, path, content_type)] for every file under OUT_DIR, in the order to store them."""
+    found = []
+    for path in sorted(Path(out_dir).rglob("*")):
+        if path.is_file():
+            relative = path.relative_to(out_dir).as_posix()
+            found.append((relative, path, profiles.CONTENT_TYPES.get(path.suffix, "application/octet-stream")))
+    return sorted(found, key=lambda item: (_rank(item[0]), item[0]))
+
+
+def _loudnorm(measured=None):
+    """Return the loudnorm filter: measuring, or (given MEASURED) applying it linearly."""
+    target = profiles.LOUDNESS_TARGET
+    options = f"I={target['I']:g}:TP={target['TP']:g}:LRA={target['LRA']:g}:print_format=json"
+    if measured:
+        options += (f":measured_I={measured['input_i']}:measured_TP={measured['input_tp']}"
+                    f":measured_LRA={measured['input_lra']}:measured_thresh={measured['input_thresh']}"
+                    f":offset={measured['target_offset']}:linear=true")
+    # Mix to stereo before measuring: an upmix after levelling would make mono sources 3 LU too loud.
+    return f"aformat=channel_layouts=stereo,loudnorm={options}"
+
+
+def _loudnorm_report(stderr):
+    """Return the JSON block loudnorm prints on stderr, or raise MediaRejected."""
+    blocks = re.findall(r"\{[^{}]*\"input_i\"[^{}]*\}", stderr)
+    if not blocks:
+        raise MediaRejected("transcode_failed", "The sound could not be measured; export it again as "
+                            f"{profiles.AUDIO_ALLOWED_TEXT} and upload it again.")
+    return json.loads(blocks[-1])
+
+
+def _number(value):
+    """Return loudnorm's VALUE (a string, maybe "-inf") as a rounded float, or None when it is not finite."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, 2) if math.isfinite(number) else None
+
+
+def _audio_outputs(out_dir):
+    """Return the options that write audio.m4a (AAC) and audio.webm (Opus) without tags."""
+    common = ["-map_metadata", "-1", "-map_chapters", "-1", "-ar", str(profiles.AUDIO_SAMPLE_RATE),
+              "-ac", str(profiles.AUDIO_CHANNELS)]
+    return ["-map", "[aac]", *common, "-c:a", "aac", "-b:a", profiles.AUDIO_BITRATE, "-movflags", "+faststart",
+            str(out_dir / "audio.m4a"),
+            "-map", "[opus]", *common, "-c:a", "libopus", "-b:a", profiles.OPUS_BITRATE, str(out_dir / "audio.webm")]
+
+
+def process_audio(src, out_dir, info, input_format, on_progress=None):
+    """Level the probed audio SRC to -16 LUFS in two loudnorm passes; write AAC, Opus and a waveform to OUT_DIR."""
+    out_dir = Path(out_dir).resolve()
+    duration, limit = info["duration"], time_limit(info["duration"])
+    progress = Progress(on_progress)
+    progress.report(0)
+    source = ["-progress", "pipe:1", *input_args(src, input_format)]
+    measured = _loudnorm_report(run([*source, "-map", "0:a:0", "-af", _loudnorm(), "-f", "null", "-"],
+                                    limit, progress.follow(duration, 0, 45)))
+    level = _number(measured["input_i"])
+    audible = level is not None and level > -70
+    # Silence measures -inf and cannot be levelled; it is only converted.
+    levelling = _loudnorm(measured) if audible else "aformat=channel_layouts=stereo"
+    graph = f"[0:a:0]{levelling},aresample={profiles.AUDIO_SAMPLE_RATE},asplit=2[aac][opus]"
+    stderr = run([*source, "-filter_complex", graph, *_audio_outputs(out_dir)], limit,
+                 progress.follow(duration, 45, 95))
+    output = _loudnorm_report(stderr) if audible else {}
+    _write_waveform(out_dir / "audio.m4a", out_dir / "waveform.json", duration)
+    progress.report(100)
+    loudness = {key: _number(measured.get(key)) for key in ("input_i", "input_tp", "input_lra")}
+    loudness.update({key: _number(output.get(key)) for key in ("output_i", "output_tp")})
+    return {"duration": duration, "loudness": loudness}, ordered_files(out_dir)
+
+
+class _Peaks:
+    """Keep the largest absolute sample of every PER samples of s16le PCM, read chunk by chunk."""
+
+    def __init__(self, per):
+        self.per, self.peaks, self.current, self.filled = per, [], 0, 0
+
+    def __call__(self, stdout):
+        """Consume ffmpeg's PCM output from STDOUT."""
+        carry = b""
+        while chunk := stdout.read(1 << 16):
+            data = carry + chunk
+            usable = len(data) - len(data) % 2
+            carry = data[usable:]
+            samples = array("h", data[:usable])
+            if sys.byteorder == "big":
+                samples.byteswap()
+            self._add(samples)
+        if self.filled:
+            self.peaks.append(self.current)
+
+    def _add(self, samples):
+        """Fold SAMPLES into the current bucket, closing it every PER samples."""
+        start = 0
+        while start < len(samples):
+            part = samples[start:start + self.per - self.filled]
+            self.current = max(self.current, max(part), -min(part))
+            self.filled += len(part)
+            start += len(part)
+            if self.filled == self.per:
+                self.peaks.append(self.current)
+                self.current = self.filled = 0
+
+
+def _write_waveform(audio, target, duration):
+    """Write ~800 peaks in 0..1 of AUDIO, decoded to 8 kHz mono through a pipe, as waveform.json."""
+    peaks = _Peaks(max(1, math.ceil(duration * profiles.WAVEFORM_RATE / profiles.WAVEFORM_PEAKS)))
+    run([*input_args(audio, "mp4"), "-map", "0:a:0", "-ac", "1", "-ar", str(profiles.WAVEFORM_RATE),
+         "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1"], time_limit(duration), peaks)
+    values = [round(min(1.0, peak / 32768), 4) for peak in peaks.peaks]
+    target.write_text(json.dumps({"peaks": values, "duration": round(duration, 3)}), encoding="utf-8")
