@@ -22,6 +22,11 @@ PAVILIONS = (
      "html": "<h2>三不一多</h2><ul><li>未知链接不点击</li><li>陌生来电不轻信</li><li>个人信息不透露</li>"
              "<li>转账汇款多核实</li></ul><p lang=\"en\">Don't click unknown links, don't trust strange callers, "
              "don't share personal data, and double-check every transfer.</p>"},
+    {"slug": "cloud-class", "name": "网络安全云课堂 · Cyber Security Cloud Class",
+     "summary": "视频、音频和全景展台。Video lessons, a narrated talk and a VR booth.",
+     "tags": ["云课堂", "cloud-class"], "colors": ((80, 40, 140), (200, 90, 160)), "media_kinds": True,
+     "html": "<h2>看视频，学安全</h2><p>观看短片、收听讲解，并在全景展台中四处看看。</p>"
+             "<p lang=\"en\">Watch the short film, listen to the talk and look around the VR booth.</p>"},
     {"slug": "campus-safety", "name": "校园网络安全馆 · Campus Cyber Safety",
      "summary": "给同学们的上网安全课。Online safety lessons for students.",
      "tags": ["校园", "campus"], "colors": ((23, 107, 44), (160, 210, 90)),
@@ -73,11 +78,66 @@ def _upload_images(pavilion, owner, spec, index):
         ids.append(media.id)
     media_services.db.session.commit()
     for media_id in ids:
-        media_services.enqueue(media_id)
-    states = media_services.wait_until_settled(ids, timeout=120)
-    if any(s != "ready" for s in states.values()):
-        raise RuntimeError(f"demo images were not processed: {states}; is the worker running?")
+        media_services.enqueue(media_id, "image")
+    _wait(ids)
     return ids
+
+
+CAPTIONS = ("1\n00:00:00,000 --> 00:00:03,000\n保护个人信息 Protect your personal data\n\n"
+            "2\n00:00:03,000 --> 00:00:06,000\n不点击陌生链接 Don't click unknown links\n")
+
+
+def panorama(width, colors):
+    """Return a JPEG of a generated 2:1 equirectangular scene: sky, horizon, floor and pillars."""
+    height = width // 2
+    image = Image.new("RGB", (width, height), colors[0])
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, height // 2, width, height], fill=colors[1])
+    for i in range(8):
+        x = i * width // 8
+        draw.rectangle([x + width // 64, height // 3, x + width // 32, height * 2 // 3], fill=(240, 240, 240))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
+    out.seek(0)
+    return out
+
+
+def _av_blocks(pavilion, owner, spec):
+    """Upload a generated video with captions, a narrated tone and a panorama; return their blocks."""
+    import tempfile
+    from pathlib import Path
+
+    from media import services as media_services
+    from media.transcode import synthesize
+
+    with tempfile.TemporaryDirectory() as tmp:
+        clip, talk = Path(tmp) / "lesson.mp4", Path(tmp) / "talk.mp3"
+        synthesize(clip, 6, video=(1280, 720))
+        synthesize(talk, 5)
+        uploads = [(clip.open("rb"), "lesson.mp4", None), (talk.open("rb"), "talk.mp3", None),
+                   (io.BytesIO(CAPTIONS.encode()), "lesson.srt", None),
+                   (panorama(4096, spec["colors"]), "booth.jpg", "panorama")]
+        made = []
+        for stream, name, kind in uploads:
+            with stream:
+                made.append(media_services.ingest(stream, name, owner, pavilion.id, kind))
+    media_services.db.session.commit()
+    for media in made:
+        media_services.enqueue(media.id, media.kind)
+    _wait([m.id for m in made])
+    video, audio, captions, pano = (m.id for m in made)
+    return [{"kind": "video", "media": video, "captions": captions},
+            {"kind": "audio", "media": audio, "title": "网络安全讲解 · A short talk"},
+            {"kind": "panorama", "media": pano, "caption": "全景展台 · The VR booth",
+             "hotspots": [{"pitch": 0, "yaw": 0, "text": "展台入口 · Entrance"}]}]
+
+
+def _wait(ids):
+    from media import services as media_services
+
+    states = media_services.wait_until_settled(ids, timeout=180)
+    if any(s != "ready" for s in states.values()):
+        raise RuntimeError(f"demo media were not processed: {states}; is the worker running?")
 
 
 def load_pavilion(spec, index, users):
@@ -98,6 +158,8 @@ def load_pavilion(spec, index, users):
               {"kind": "image", "media": images, "caption": spec["summary"], "alt": spec["name"]},
               {"kind": "embed", "url": "https://player.bilibili.com/player.html?bvid=BV1GJ411x7h7",
                "title": "Related video (external)"}]
+    if spec.get("media_kinds"):
+        blocks[2:2] = _av_blocks(pavilion, owner, spec)
     services.save_draft(pavilion, owner, {"name": spec["name"], "summary": spec["summary"], "tags": spec["tags"],
                                           "blocks": blocks}, pavilion.version)
     revision = services.submit(pavilion, owner)

@@ -26,6 +26,7 @@ ENTRIES = {
                       "storyboard": "storyboard.vtt", "storyboard_image": "storyboard.jpg"},
     MediaKind.AUDIO: {"aac": "audio.m4a", "opus": "audio.webm", "waveform": "waveform.json"},
     MediaKind.CAPTIONS: {"vtt": "captions.vtt"},
+    MediaKind.PANORAMA: {"base": "base.jpg", "preview": "preview.jpg"},
 }
 
 

@@ -386,3 +386,12 @@ def _write_waveform(audio, target, duration):
          "-f", "s16le", "-c:a", "pcm_s16le", "pipe:1"], time_limit(duration), peaks)
     values = [round(min(1.0, peak / 32768), 4) for peak in peaks.peaks]
     target.write_text(json.dumps({"peaks": values, "duration": round(duration, 3)}), encoding="utf-8")
+
+
+def synthesize(path, seconds, video=None):
+    """Write a generated test-pattern clip (VIDEO=(width, height)) or tone to PATH, for the demo expo."""
+    tone = ["-f", "lavfi", "-i", f"sine=frequency=330:beep_factor=4:sample_rate=48000:duration={seconds}"]
+    picture = ["-f", "lavfi", "-i", f"testsrc2=size={video[0]}x{video[1]}:rate=25:duration={seconds}"] if video else []
+    codecs = ["-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p"] if video else []
+    audio = ["-c:a", "aac", "-b:a", "128k"] if str(path).endswith((".mp4", ".m4a")) else ["-c:a", "libmp3lame"]
+    run([*picture, *tone, *codecs, *audio, "-shortest", "-y", str(path)], time_limit(seconds))

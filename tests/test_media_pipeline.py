@@ -70,7 +70,7 @@ def test_panorama_must_be_two_to_one(api, exhibitor, pavilion, worker):
     bad = _ready(api, exhibitor, pavilion, samples.jpeg(1000, 700), kind="panorama")
     assert bad["status"] == "failed" and bad["error"]["code"] == "not_equirectangular"
     good = _ready(api, exhibitor, pavilion, samples.jpeg(2000, 1000, gps=True), kind="panorama")
-    assert good["status"] == "ready" and set(good["renditions"]) == {"base.jpg", "preview.jpg"}
+    assert good["status"] == "ready" and set(good["renditions"]) == {"base", "preview"}
     assert good["kind"] == "panorama"
 
 

@@ -88,9 +88,9 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
         assert run.wait_for_line("Storage: ", timeout=5) == f"Storage: http://127.0.0.1:{run.s3_port}"
         print(f"demo ready in {time.monotonic() - started:.1f} s")
         status, hall = run.get("/")
-        assert status == 200 and len(re.findall(r'data-pavilion="', hall)) >= 3
-        status, pavilion = run.get("/pavilions/personal-information")
-        for kind in ("text", "image", "embed"):
+        assert status == 200 and len(re.findall(r'data-pavilion="', hall)) == 4
+        status, pavilion = run.get("/pavilions/cloud-class")
+        for kind in ("text", "image", "video", "audio", "panorama", "embed"):
             assert f'data-block-kind="{kind}"' in pavilion
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"http://127.0.0.1:{run.s3_port}/expo/", timeout=5)
@@ -123,9 +123,9 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
         again.wait_for_line("Expo: ")
         again.wait_for_line("Storage: ", timeout=5)
         status, hall = again.get("/")
-        assert status == 200 and len(re.findall(r'data-pavilion="', hall)) == 3
+        assert status == 200 and len(re.findall(r'data-pavilion="', hall)) == 4
     finally:
         assert again.stop() < 10
     reload = subprocess.run([sys.executable, "-m", "expo.demo"], cwd=ROOT, env=_clean_env(tmp_path / "data"),
                             capture_output=True, text=True, timeout=60)
-    assert reload.returncode == 0 and "0 pavilion(s) loaded, 3 already there" in reload.stderr
+    assert reload.returncode == 0 and "0 pavilion(s) loaded, 4 already there" in reload.stderr
