@@ -64,11 +64,12 @@ def _register_blueprints(app, csrf):
     from expo import admin, auth
     from media import views as media_views
     from pavilions import api as pavilion_api
-    from pavilions import views_review, views_studio, views_tour
+    from pavilions import uploads_views, views_review, views_studio, views_tour
 
-    for blueprint in (auth.bp, admin.bp, media_views.bp, views_tour.bp, views_studio.bp, views_review.bp):
+    for blueprint in (auth.bp, admin.bp, media_views.bp, views_tour.bp, views_studio.bp, views_review.bp,
+                      uploads_views.web):
         app.register_blueprint(blueprint)
-    for blueprint in (auth.api, media_views.api, pavilion_api.api):
+    for blueprint in (auth.api, media_views.api, pavilion_api.api, uploads_views.api):
         csrf.exempt(blueprint)
         blueprint.before_request(auth.load_bearer)
         app.register_blueprint(blueprint)

@@ -22,6 +22,12 @@ MEDIA = {"type": "object", "required": ["id", "kind", "status"], "properties": {
     "id": {"type": "string"}, "kind": {"type": "string"},
     "status": {"enum": ["queued", "processing", "ready", "failed"]}, "progress": {"type": "integer"},
     "error": {"type": ["object", "null"]}, "meta": {"type": "object"}, "renditions": {"type": "object"}}}
+UPLOAD = {"type": "object", "required": ["id", "part_size", "parts"], "properties": {
+    "id": {"type": "string"}, "media_id": {"type": "string"}, "part_size": {"type": "integer"},
+    "size": {"type": "integer"}, "state": {"type": "string"},
+    "parts": {"type": "array", "items": {"type": "object", "properties": {
+        "number": {"type": "integer"}, "url": {"type": "string"}}}},
+    "parts_stored": {"type": "array", "items": {"type": "object"}}}}
 SUMMARY = {"type": "object", "properties": {
     "slug": {"type": "string"}, "name": {"type": "string"}, "summary": {"type": "string"},
     "tags": {"type": "array", "items": {"type": "string"}}, "cover_url": {"type": ["string", "null"]},
@@ -83,6 +89,21 @@ def document():
                     "file": {"type": "string", "format": "binary"}, "pavilion_id": {"type": "string"},
                     "kind": {"type": "string"}}}}}}, errors=(400, 404, 413, 415))},
             "/api/v1/media/{id}": {"get": _op("Media status", 200, MEDIA, params=[("id", "path")])},
+            "/api/v1/uploads": {"post": _op("Start a direct, resumable upload to the store", 201, UPLOAD, _json({
+                "type": "object", "required": ["pavilion_id", "filename", "size"], "properties": {
+                    "pavilion_id": {"type": "string"}, "filename": {"type": "string"},
+                    "size": {"type": "integer", "minimum": 1}, "kind": {"type": "string"}}}),
+                errors=(400, 404, 413, 415, 503))},
+            "/api/v1/uploads/{id}": {
+                "get": _op("The parts already stored, for resuming", 200, UPLOAD, params=[("id", "path")],
+                           errors=(404, 409)),
+                "delete": {**_op("Abort the upload", 204, obj, params=[("id", "path")], errors=(404, 409)),
+                           "responses": {"204": {"description": "Aborted"}, **{
+                               str(s): {"description": "Error", **_json(ERROR)} for s in (401, 404, 409)}}}},
+            "/api/v1/uploads/{id}/complete": {"post": _op("Join the parts and queue processing", 202, MEDIA, _json({
+                "type": "object", "properties": {"parts": {"type": "array", "items": {"type": "object", "properties": {
+                    "number": {"type": "integer"}, "etag": {"type": "string"}}}}}}),
+                params=[("id", "path")], errors=(400, 404, 409, 413, 415))},
             "/api/v1/reviews": {"get": _op("Pending submissions, oldest first", 200,
                                            {"type": "array", "items": obj}, errors=(403,))},
             "/api/v1/reviews/{id}": {"post": _op("Approve or reject a submission", 200, obj, _json({

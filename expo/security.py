@@ -18,7 +18,9 @@ def content_security_policy(config):
         "style-src 'self'",
         f"img-src {media} data: blob:",
         f"media-src {media} blob:",
-        f"connect-src 'self' {_origin(config.get('EXPO_MEDIA_BASE_URL'))}".strip(),
+        # The store's public origin: browsers PUT upload parts straight to it.
+        " ".join(filter(None, ["connect-src 'self'", _origin(config.get("EXPO_MEDIA_BASE_URL")),
+                               _origin(config.get("EXPO_S3_PUBLIC_ENDPOINT"))])),
         "font-src 'self'",
         f"frame-src {frames}",
         "worker-src 'self' blob:",

@@ -119,6 +119,61 @@ class S3Storage:
         except ObjectMissing:
             return False
 
+    def _multipart(self, method, **kwargs):
+        # An aborted, completed or store-expired multipart upload answers NoSuchUpload, which _translate keeps.
+        try:
+            return self._call(method, **kwargs)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "NoSuchUpload":
+                raise ObjectMissing(str(error)) from error
+            raise
+
+    def create_multipart_upload(self, key, content_type="application/octet-stream"):
+        """Start a multipart upload of KEY; return the store's upload id."""
+        return self._call("create_multipart_upload", Key=key, ContentType=content_type)["UploadId"]
+
+    def presign_upload_part(self, key, upload_id, number, expires):
+        """Return a URL where a client PUTs part NUMBER for EXPIRES seconds, without our keys."""
+        params = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
+        return self.client.generate_presigned_url("upload_part", Params=params, ExpiresIn=expires)
+
+    def list_parts(self, key, upload_id):
+        """Return the stored parts as [{"number", "etag", "size"}], every page of them; ObjectMissing if gone."""
+        parts, marker = [], 0
+        while True:
+            page = self._multipart("list_parts", Key=key, UploadId=upload_id, PartNumberMarker=marker)
+            parts += [{"number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]} for p in page.get("Parts", [])]
+            if not page.get("IsTruncated") or not page.get("NextPartNumberMarker"):
+                return parts
+            marker = page["NextPartNumberMarker"]
+
+    def complete_multipart_upload(self, key, upload_id, parts):
+        """Join PARTS, a list of (number, etag), into the object KEY; ObjectMissing if the upload is gone."""
+        body = {"Parts": [{"PartNumber": number, "ETag": etag} for number, etag in parts]}
+        self._multipart("complete_multipart_upload", Key=key, UploadId=upload_id, MultipartUpload=body)
+
+    def abort_multipart_upload(self, key, upload_id):
+        """Abort a multipart upload and drop its parts; an upload already gone is fine."""
+        try:
+            self._multipart("abort_multipart_upload", Key=key, UploadId=upload_id)
+        except ObjectMissing:
+            return
+
+    def list_multipart_uploads(self, prefix):
+        """Return the open multipart uploads under PREFIX as [(key, upload_id, initiated)], every page."""
+        found, markers = [], {}
+        while True:
+            page = self._call("list_multipart_uploads", Prefix=prefix, **markers)
+            found += [(u["Key"], u["UploadId"], u["Initiated"]) for u in page.get("Uploads", [])]
+            if not page.get("IsTruncated"):
+                return found
+            markers = {"KeyMarker": page.get("NextKeyMarker", ""), "UploadIdMarker": page.get("NextUploadIdMarker", "")}
+
+    def read_head(self, key, count):
+        """Return the first COUNT bytes of KEY (fewer if the object is shorter) with one ranged GET."""
+        chunks, _headers, _status = self.get(key, f"bytes=0-{count - 1}")
+        return b"".join(chunks)[:count]
+
 
 class MemoryStorage:
     """A dict-backed store for pure unit tests."""
@@ -175,3 +230,16 @@ def get_storage():
         ext["expo_storage"] = storage_for(current_app.config)
     return ext["expo_storage"]
 
+
+
+def get_presigner():
+    """Return a storage that signs URLs for EXPO_S3_PUBLIC_ENDPOINT, where browsers reach the store."""
+    ext = current_app.extensions
+    if "expo_presigner" not in ext:
+        config = current_app.config
+        public = config.get("EXPO_S3_PUBLIC_ENDPOINT") or config.get("EXPO_S3_ENDPOINT")
+        if public == config.get("EXPO_S3_ENDPOINT"):
+            ext["expo_presigner"] = get_storage()
+        else:
+            ext["expo_presigner"] = storage_for({**config, "EXPO_S3_ENDPOINT": public})
+    return ext["expo_presigner"]

@@ -260,5 +260,6 @@ def test_openapi_document_names_every_contract_path(client):
     assert doc["openapi"].startswith("3.")
     for path in ("/api/v1/pavilions", "/api/v1/pavilions/{slug}", "/api/v1/pavilions/{id}/draft",
                  "/api/v1/pavilions/{id}/submit", "/api/v1/media", "/api/v1/media/{id}", "/api/v1/reviews",
-                 "/api/v1/reviews/{id}", "/api/v1/tokens"):
+                 "/api/v1/reviews/{id}", "/api/v1/tokens", "/api/v1/uploads", "/api/v1/uploads/{id}",
+                 "/api/v1/uploads/{id}/complete"):
         assert path in doc["paths"]

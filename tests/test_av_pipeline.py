@@ -122,18 +122,20 @@ def test_killed_worker_mid_job_still_ends_ready(app, api, exhibitor, pavilion, s
     clip = av_samples.mp4(tmp_path / "long.mp4", width=1280, height=720, seconds=12, tags=False)
     queues = {"EXPO_QUEUE_SHORT": "victim-short", "EXPO_QUEUE_LONG": "victim-long"}
     victim = start_worker(stack.root, "victim-short,victim-long", queues)
-    app.config.update(queues)
     try:
-        media = _upload(api, exhibitor, pavilion, clip)
+        app.config.update(queues)
+        try:
+            media = _upload(api, exhibitor, pavilion, clip)
+        finally:
+            app.config.update(EXPO_QUEUE_SHORT="short", EXPO_QUEUE_LONG="long")
+        deadline = time.monotonic() + 60
+        while _status(app, media["id"])[0] != "processing" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
+        assert _status(app, media["id"])[0] == "processing", api(exhibitor).get(f"/api/v1/media/{media['id']}").json
     finally:
-        app.config.update(EXPO_QUEUE_SHORT="short", EXPO_QUEUE_LONG="long")
-    deadline = time.monotonic() + 60
-    while _status(app, media["id"])[0] != "processing" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.5)
-    assert _status(app, media["id"])[0] == "processing", api(exhibitor).get(f"/api/v1/media/{media['id']}").get_json()
-    os.killpg(victim.pid, signal.SIGKILL)  # the whole worker, as a crashed machine would lose it
-    victim.wait()
+        os.killpg(victim.pid, signal.SIGKILL)  # the whole worker, as a crashed machine would lose it
+        victim.wait()
     app.config["EXPO_WATCHDOG_SILENCE_S"] = 3
     try:
         time.sleep(4)

@@ -6,9 +6,9 @@ from PIL import Image
 
 from media.images import OUTPUTS
 from tests import samples
+from tests.test_api_pavilions import assert_error, create
 
 EXTS = [ext for ext, *_rest in OUTPUTS]
-from tests.test_api_pavilions import assert_error, create
 
 
 @pytest.fixture

@@ -1,0 +1,171 @@
+"""Resumable direct-to-storage uploads: the API (bearer tokens) and the studio's browser session (CSRF)."""
+import logging
+
+from flask import Blueprint, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from expo import errors
+from expo.errors import DomainError, Invalid
+from expo.extensions import db
+from expo.permissions import current_actor, require
+from media import multipart
+from media import services as media_services
+from media.states import UploadState
+from pavilions import permissions
+
+log = logging.getLogger(__name__)
+api = Blueprint("uploads_api", __name__, url_prefix="/api/v1")
+web = Blueprint("uploads", __name__, url_prefix="/studio", template_folder="templates")
+KINDS = ("image", "panorama", "video", "audio", "captions")
+
+
+def _json_body(optional=False):
+    body = request.get_json(silent=True)
+    if body is None and optional:
+        return {}
+    if not isinstance(body, dict):
+        raise Invalid("Send a JSON object with Content-Type: application/json.", code="invalid_body")
+    return body
+
+
+def _queued(media):
+    return jsonify({"id": media.id, "kind": str(media.kind), "status": str(media.status)}), 202
+
+
+def _start(pavilion_id, body):
+    pavilion = permissions.for_edit(current_actor(), str(pavilion_id or ""))
+    upload = multipart.start(current_actor(), pavilion.id, body.get("filename"), body.get("size"), body.get("kind"))
+    parts = multipart.part_urls(upload)
+    db.session.commit()
+    return jsonify({"id": upload.id, "media_id": upload.media_id, "part_size": upload.part_size, "parts": parts}), 201
+
+
+def _show(upload):
+    stored = multipart.stored_parts(upload)
+    is_open = upload.state == UploadState.OPEN
+    missing = multipart.part_urls(upload, multipart.missing_parts(upload, stored)) if is_open else []
+    return jsonify({"id": upload.id, "media_id": upload.media_id, "size": upload.size, "part_size": upload.part_size,
+                    "state": str(upload.state), "parts_stored": stored, "parts": missing})
+
+
+def _complete(upload, body):
+    fresh = upload.state == UploadState.OPEN
+    try:
+        media = multipart.complete(upload, current_actor(), body.get("parts"))
+    except DomainError:
+        db.session.commit()  # keep what a refusal recorded: the upload aborted, its file deleted
+        raise
+    db.session.commit()
+    if fresh:
+        media_services.enqueue(media.id, media.kind)
+    return _queued(media)
+
+
+def _abort(upload):
+    multipart.abort(upload)
+    db.session.commit()
+    return "", 204
+
+
+@api.post("/uploads")
+@require("media.upload")
+def start():
+    body = _json_body()
+    return _start(body.get("pavilion_id"), body)
+
+
+@api.get("/uploads/<upload_id>")
+@require("media.upload")
+def show(upload_id):
+    return _show(multipart.get_owned(upload_id, current_actor()))
+
+
+@api.post("/uploads/<upload_id>/complete")
+@require("media.upload")
+def complete(upload_id):
+    upload = multipart.get_owned(upload_id, current_actor())
+    return _complete(upload, _json_body(optional=True))
+
+
+@api.delete("/uploads/<upload_id>")
+@require("media.upload")
+def abort(upload_id):
+    return _abort(multipart.get_owned(upload_id, current_actor()))
+
+
+@web.get("/pavilions/<pavilion_id>/upload")
+@require("media.upload")
+def page(pavilion_id):
+    pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    return render_template("studio/upload.html", pavilion=pavilion, kinds=KINDS)
+
+
+@web.post("/pavilions/<pavilion_id>/uploads")
+@require("media.upload")
+def web_start(pavilion_id):
+    return _start(pavilion_id, _json_body())
+
+
+@web.get("/pavilions/<pavilion_id>/uploads/<upload_id>")
+@require("media.upload")
+def web_show(pavilion_id, upload_id):
+    return _show(multipart.get_owned(upload_id, current_actor(), pavilion_id))
+
+
+@web.post("/pavilions/<pavilion_id>/uploads/<upload_id>/complete")
+@require("media.upload")
+def web_complete(pavilion_id, upload_id):
+    upload = multipart.get_owned(upload_id, current_actor(), pavilion_id)
+    return _complete(upload, _json_body(optional=True))
+
+
+@web.delete("/pavilions/<pavilion_id>/uploads/<upload_id>")
+@require("media.upload")
+def web_abort(pavilion_id, upload_id):
+    return _abort(multipart.get_owned(upload_id, current_actor(), pavilion_id))
+
+
+@web.post("/pavilions/<pavilion_id>/uploads/whole")
+@require("media.upload")
+def web_whole(pavilion_id):
+    """Take the whole file through the site when the browser cannot reach the store."""
+    pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("Choose a file to upload.", code="file_required")
+    media = media_services.ingest(upload.stream, upload.filename, current_actor(), pavilion.id,
+                                  request.form.get("kind") or None)
+    db.session.commit()
+    media_services.enqueue(media.id, media.kind)
+    return _queued(media)
+
+
+def _answer_error(status, code, message):
+    """Answer the page with the site's error page, and the script's calls with the contract's JSON error."""
+    if request.endpoint == "uploads.page":
+        return errors.error_response(status, code, message)
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+@web.errorhandler(DomainError)
+def _domain_error(error):
+    return _answer_error(error.status, error.code, error.message)
+
+
+@web.errorhandler(CSRFError)
+def _csrf_error(_error):
+    return _answer_error(400, "csrf_failed",
+                         "The page expired or the request came from another site; reload the page and try again.")
+
+
+@web.errorhandler(HTTPException)
+def _http_error(error):
+    code, message = errors.HTTP_CODES.get(error.code, ("error", "The request failed; reload the page and try again."))
+    return _answer_error(error.code, code, message)
+
+
+@web.errorhandler(Exception)
+def _crash(error):
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return _answer_error(500, *errors.HTTP_CODES[500])
