@@ -80,6 +80,9 @@ def reprocess(media_id):
     media = db.session.get(Media, media_id)
     if media is None:
         _fail(f"No media item has the id {media_id}.")
+    if (media.meta or {}).get("original_deleted"):
+        _fail(f"The original of {media_id} was deleted after its retention period; ask the exhibitor to upload "
+              "it again.")
     processing.requeue(media, "reprocessing on request")
     media.tries = 0
     db.session.commit()

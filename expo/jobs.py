@@ -32,6 +32,7 @@ def celery_init_app(app):
         beat_schedule={
             "media-watchdog": {"task": "media.tasks.watchdog", "schedule": 60.0, "options": short},
             "expire-uploads": {"task": "media.tasks.expire_uploads", "schedule": 3600.0, "options": short},
+            "purge-originals": {"task": "media.tasks.purge_originals", "schedule": 86400.0, "options": short},
         },
     )
     celery.set_default()

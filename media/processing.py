@@ -199,3 +199,20 @@ def watchdog(now=None):
         media.updated_at = now
         again.append((media.id, media.kind))
     return again
+
+
+def purge_originals(now=None):
+    """Delete the originals of items ready for longer than EXPO_ORIGINALS_RETENTION_DAYS (0 keeps them all)."""
+    days = current_app.config["EXPO_ORIGINALS_RETENTION_DAYS"]
+    if days <= 0:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    storage = get_storage()
+    count = 0
+    for media in db.session.scalars(select(Media).where(Media.status == MediaStatus.READY, Media.updated_at < cutoff)):
+        if (media.meta or {}).get("original_deleted"):
+            continue
+        storage.delete_prefix(media.original_key)
+        media.meta = {**media.meta, "original_deleted": True}
+        count += 1
+    return count

@@ -80,6 +80,15 @@ def watchdog():
 
 
 @shared_task(ignore_result=True)
+def purge_originals():
+    """Delete originals past their retention (EXPO_ORIGINALS_RETENTION_DAYS; 0 keeps them)."""
+    count = processing.purge_originals(utcnow())
+    db.session.commit()
+    if count:
+        log.info("deleted %d originals past their retention", count)
+
+
+@shared_task(ignore_result=True)
 def expire_uploads():
     """Abort direct uploads left incomplete for longer than EXPO_UPLOAD_EXPIRY_S."""
     from media import multipart

@@ -177,3 +177,38 @@ def test_store_outage_mid_job_is_retried_then_ready(app, api, exhibitor, pavilio
     assert detail == "retrying: the media store is unreachable"
     done = api(exhibitor).wait_media(media["id"], timeout=180)
     assert done["status"] == "ready", done
+
+
+def test_reprocess_writes_a_new_run_and_retention_purges_originals(app, api, exhibitor, pavilion, worker, tmp_path):
+    from datetime import timedelta
+
+    from expo.extensions import db, utcnow
+    from media import processing
+    from media.models import Media
+    from media.storage import get_storage
+    from tests.test_cli import flask
+
+    media = _upload(api, exhibitor, pavilion, av_samples.mp3(tmp_path / "again.mp3"))
+    first = api(exhibitor).wait_media(media["id"], timeout=120)
+    answer = flask("media", "reprocess", media["id"])
+    assert answer.returncode == 0, answer.stderr
+    deadline = time.monotonic() + 120
+    while True:
+        second = api(exhibitor).get(f"/api/v1/media/{media['id']}").get_json()
+        if second["status"] == "ready" and second["renditions"]["aac"] != first["renditions"]["aac"]:
+            break
+        assert time.monotonic() < deadline, second
+        time.sleep(0.3)
+    assert api(exhibitor).get(first["renditions"]["aac"]).status_code == 404  # only the current run is served
+    with app.app_context():
+        row = db.session.get(Media, media["id"])
+        assert [a.outcome for a in row.attempts] == ["ready", "ready"]
+        app.config["EXPO_ORIGINALS_RETENTION_DAYS"] = 1
+        try:
+            assert processing.purge_originals(utcnow() + timedelta(days=2)) >= 1
+        finally:
+            app.config["EXPO_ORIGINALS_RETENTION_DAYS"] = 0
+        db.session.commit()
+        assert not get_storage().exists(row.original_key)
+    refused = flask("media", "reprocess", media["id"])
+    assert refused.returncode != 0 and "retention" in refused.stderr
