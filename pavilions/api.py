@@ -5,7 +5,7 @@ from expo.errors import Invalid
 from expo.extensions import db
 from expo.permissions import current_actor, require
 from media import services as media_services
-from pavilions import permissions, queries, render, services
+from pavilions import form_uploads, permissions, queries, render, services
 
 api = Blueprint("pavilions_api", __name__, url_prefix="/api/v1")
 
@@ -71,12 +71,7 @@ def submit(pavilion_id):
 @api.post("/media")
 @require("media.upload")
 def upload_media():
-    pavilion = permissions.for_edit(current_actor(), request.form.get("pavilion_id", ""))
-    upload = request.files.get("file")
-    if upload is None:
-        raise Invalid("Send the file in a multipart form field named 'file'.", code="file_required")
-    media = media_services.ingest(upload.stream, upload.filename, current_actor(), pavilion.id,
-                                  request.form.get("kind") or None)
+    media = form_uploads.receive(current_actor())
     db.session.commit()
     media_services.enqueue(media.id, media.kind)
     return jsonify({"id": media.id, "kind": str(media.kind), "status": str(media.status)}), 202

@@ -12,7 +12,7 @@ from expo.permissions import current_actor, require
 from media import multipart
 from media import services as media_services
 from media.states import UploadState
-from pavilions import permissions
+from pavilions import form_uploads, permissions
 
 log = logging.getLogger(__name__)
 api = Blueprint("uploads_api", __name__, url_prefix="/api/v1")
@@ -130,12 +130,7 @@ def web_abort(pavilion_id, upload_id):
 @require("media.upload")
 def web_whole(pavilion_id):
     """Take the whole file through the site when the browser cannot reach the store."""
-    pavilion = permissions.for_edit(current_actor(), pavilion_id)
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise Invalid("Choose a file to upload.", code="file_required")
-    media = media_services.ingest(upload.stream, upload.filename, current_actor(), pavilion.id,
-                                  request.form.get("kind") or None)
+    media = form_uploads.receive(current_actor(), pavilion_id, check_csrf=True)
     db.session.commit()
     media_services.enqueue(media.id, media.kind)
     return _queued(media)

@@ -12,7 +12,7 @@ from expo.permissions import current_actor, require
 from media import services as media_services
 from media.models import Media
 from pavilions import blocks as block_rules
-from pavilions import permissions, render, services
+from pavilions import form_uploads, permissions, render, services
 
 bp = Blueprint("studio", __name__, url_prefix="/studio", template_folder="templates")
 
@@ -134,20 +134,16 @@ def edit(pavilion_id):
 @require("media.upload")
 def upload(pavilion_id):
     pavilion = permissions.for_edit(current_actor(), pavilion_id)
-    _checked(ActionForm())
-    upload_file = request.files.get("file")
-    if upload_file is None or not upload_file.filename:
-        flash(_("Choose a file to upload."), "error")
-    else:
-        try:
-            media = media_services.ingest(upload_file.stream, upload_file.filename, current_actor(), pavilion.id,
-                                          request.form.get("kind") or None)
-            db.session.commit()
-            media_services.enqueue(media.id, media.kind)
-            flash(_("Uploaded; processing has started."), "info")
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+    try:
+        media = form_uploads.receive(current_actor(), pavilion.id, check_csrf=True)
+        db.session.commit()
+        media_services.enqueue(media.id, media.kind)
+        flash(_("Uploaded; processing has started."), "info")
+    except DomainError as error:
+        db.session.rollback()
+        if error.code == "csrf_failed":
+            raise
+        flash(error.message, "error")
     return redirect(url_for("studio.edit", pavilion_id=pavilion.id))
 
 

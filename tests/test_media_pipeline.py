@@ -166,3 +166,44 @@ def test_each_attempt_is_recorded(app, api, exhibitor, pavilion, worker):
     with app.app_context():
         attempts = db.session.get(Media, media["id"]).attempts
         assert len(attempts) == 1 and attempts[0].outcome == "ready" and attempts[0].finished_at
+
+
+def _raw_post(client, user, fields):
+    """POST /api/v1/media with the multipart parts in exactly the given order."""
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    boundary, body = encode_multipart({k: FileStorage(io.BytesIO(v), "x.jpg") if isinstance(v, bytes) else v
+                                       for k, v in fields})
+    return client.post("/api/v1/media", data=body, content_type=f"multipart/form-data; boundary={boundary}",
+                       headers={"Authorization": f"Bearer {user.token}"})
+
+
+def test_upload_streams_without_spooling_and_accepts_fields_after_the_file(app, api, client, exhibitor, pavilion,
+                                                                          make_user, monkeypatch):
+    import werkzeug.formparser
+
+    from expo.extensions import db
+    from media.models import Media
+
+    def no_spooling(*_args, **_kwargs):
+        raise AssertionError("the upload was parsed by werkzeug's spooling form parser")
+
+    monkeypatch.setattr(werkzeug.formparser.MultiPartParser, "parse", no_spooling)
+    answer = _raw_post(client, exhibitor, [("file", samples.jpeg(300, 200)), ("pavilion_id", pavilion["id"])])
+    assert answer.status_code == 202, answer.get_json()
+    other = create(api, make_user("exhibitor"))
+    refused = _raw_post(client, exhibitor, [("file", samples.jpeg(300, 200)), ("pavilion_id", other["id"])])
+    assert_error(refused, 404)
+    with app.app_context():
+        kept = db.session.scalars(db.select(Media).where(Media.owner_id == exhibitor.id)).all()
+        assert [m.pavilion_id for m in kept] == [pavilion["id"]]
+
+
+def test_editor_upload_needs_the_csrf_token(app, client, exhibitor, pavilion):
+    from tests.conftest import login
+
+    login(client, exhibitor)
+    answer = client.post(f"/studio/pavilions/{pavilion['id']}/media", content_type="multipart/form-data",
+                         data={"kind": "image", "file": (io.BytesIO(samples.jpeg(100, 100)), "a.jpg")})
+    assert answer.status_code == 400

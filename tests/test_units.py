@@ -153,3 +153,36 @@ def test_counted_stream_fills_every_read_and_stops_past_the_limit():
     assert counted.read(50) == b"HEAD" + b"x" * 46 and counted.read(-1) == b"x" * 54 and counted.read(10) == b""
     with pytest.raises(TooLarge):
         _Counted(io.BytesIO(b"y" * 2000), limit=1000).read(4096)
+
+
+@pytest.mark.parametrize("chunk", [7, 1000, 1 << 20])
+def test_streamed_form_reads_fields_around_a_file_in_any_chunking(chunk, monkeypatch):
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from expo import formstream
+
+    monkeypatch.setattr(formstream, "CHUNK", chunk)
+    payload = bytes(range(256)) * 400
+    boundary, body = encode_multipart({"pavilion_id": "p1", "file": FileStorage(io.BytesIO(payload), "a.bin"),
+                                       "kind": "video"})
+    form = formstream.StreamedForm(io.BytesIO(body), f"multipart/form-data; boundary={boundary}")
+    upload = form.next_file()
+    assert upload.filename == "a.bin"
+    received = b""
+    while piece := upload.read(5000):
+        received += piece
+    assert received == payload
+    assert form.finish() == {"pavilion_id": "p1", "kind": "video"}
+
+
+def test_streamed_form_refuses_bodies_that_are_not_forms_or_end_early():
+    from expo import formstream
+    from expo.errors import Invalid
+
+    with pytest.raises(Invalid):
+        formstream.StreamedForm(io.BytesIO(b"{}"), "application/json")
+    body = b'--x\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\nab'
+    cut = formstream.StreamedForm(io.BytesIO(body), "multipart/form-data; boundary=x")
+    with pytest.raises(Invalid):
+        cut.next_file().read(-1)
