@@ -142,7 +142,7 @@ def describe(media, full=False):
     data = {"id": media.id, "kind": str(media.kind), "meta": media.meta or {},
             "renditions": {name: rendition_url(media, name) for name in (media.renditions or {})}}
     if full:
-        data.update(status=str(media.status), progress=media.progress, error=media.error)
+        data.update(status=str(media.status), progress=media.progress, error=media.error, detail=media.detail)
     return data
 
 

@@ -264,8 +264,12 @@
         if (answer.status >= 500 || answer.status === 408 || answer.status === 429) { throw new NetworkError("busy"); }
         throw new Refused(storeRefusal(answer, number));
       }, function () {
-        // The first PUT failing on a working connection: the store is out of this browser's reach (CORS, firewall).
-        if (!current.anyStored && !current.resumed && navigator.onLine) { throw new StoreUnreachable("store"); }
+        // The first PUT failing three times on a working connection: the store is out of this browser's reach
+        // (CORS, a firewall); one or two failures are only a flaky network, which the retries ride out.
+        if (!current.anyStored && !current.resumed && navigator.onLine) {
+          current.firstFailures = (current.firstFailures || 0) + 1;
+          if (current.firstFailures >= 3) { throw new StoreUnreachable("store"); }
+        }
       });
     }
 
