@@ -151,10 +151,14 @@ def raw_boto3(endpoint, keys, path):
                    Config=TransferConfig(multipart_chunksize=PART, max_concurrency=3))
 
 
-def timed(fn, *args):
-    started = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - started
+def timed(fn, *args, runs=3):
+    """Return the median wall time of RUNS calls."""
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn(*args)
+        samples.append(time.perf_counter() - started)
+    return sorted(samples)[len(samples) // 2]
 
 
 def main():
@@ -186,7 +190,8 @@ def main():
             weed.terminate()
             weed.wait()
     mb = args.mb
-    print(f"file: {mb} MB of random bytes; part size 16 MiB; three parallel streams for boto3 and direct")
+    print(f"file: {mb} MB of random bytes; part size 16 MiB; three parallel streams for boto3 and direct; "
+          "median of 3 runs each")
     print(f"raw boto3 multipart put: {raw:6.2f} s  {mb / raw:6.1f} MB/s")
     print(f"POST /api/v1/media:      {post:6.2f} s  {mb / post:6.1f} MB/s  ratio {raw / post:.2f} (goal >= 0.90)")
     print(f"direct multipart upload: {direct:6.2f} s  {mb / direct:6.1f} MB/s  ratio {raw / direct:.2f} (goal >= 0.90)")

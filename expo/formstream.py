@@ -8,7 +8,7 @@ from werkzeug.sansio.multipart import NEED_DATA, Data, Epilogue, Field, File, Mu
 
 from expo.errors import Invalid
 
-CHUNK = 256 * 1024
+CHUNK = 1024 * 1024
 MAX_FIELD = 64 * 1024
 
 
@@ -21,7 +21,8 @@ class StreamedForm:
             raise Invalid("Send the upload as multipart/form-data with the file in a field named 'file'.",
                           code="file_required")
         self.stream, self.file_field = stream, file_field
-        self.decoder = MultipartDecoder(options["boundary"].encode(), max_form_memory_size=MAX_FIELD * 4)
+        # Fields are capped in _data; the decoder itself only ever buffers about one chunk.
+        self.decoder = MultipartDecoder(options["boundary"].encode())
         self.fields, self.filename = {}, None
         self._part, self._value, self._pending = None, bytearray(), bytearray()
         self._in_file = self._file_done = self._ended = False

@@ -2,12 +2,16 @@
 import threading
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from flask import current_app
 
 CHUNK = 256 * 1024
+# A non-seekable stream is held in memory chunk by chunk; this caps it at 4 × 8 MiB whatever the file's size.
+STREAM_TRANSFER = TransferConfig(multipart_chunksize=8 * 1024 * 1024, max_concurrency=4)
+STREAM_TRANSFER.max_in_memory_upload_chunks = 4  # s3transfer's setting; boto3's constructor does not expose it
 
 
 class StoreUnavailable(Exception):
@@ -67,7 +71,7 @@ class S3Storage:
         if cache_control:
             extra["CacheControl"] = cache_control
         try:
-            self.client.upload_fileobj(stream, self.bucket, key, ExtraArgs=extra)
+            self.client.upload_fileobj(stream, self.bucket, key, ExtraArgs=extra, Config=STREAM_TRANSFER)
         except (ClientError, BotoCoreError, BotoConnectionError) as error:
             raise _translate(error) from error
 

@@ -163,7 +163,7 @@ def test_streamed_form_reads_fields_around_a_file_in_any_chunking(chunk, monkeyp
     from expo import formstream
 
     monkeypatch.setattr(formstream, "CHUNK", chunk)
-    payload = bytes(range(256)) * 400
+    payload = bytes(range(256)) * 1600  # 400 KB: more than one read of the body
     boundary, body = encode_multipart({"pavilion_id": "p1", "file": FileStorage(io.BytesIO(payload), "a.bin"),
                                        "kind": "video"})
     form = formstream.StreamedForm(io.BytesIO(body), f"multipart/form-data; boundary={boundary}")
