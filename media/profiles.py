@@ -24,7 +24,7 @@ LOUDNESS_TARGET = {"I": -16.0, "TP": -1.5, "LRA": 11.0}
 
 POSTER_WIDTH = 1280
 POSTER_AT = 0.2  # of the duration: past intros and fades, before most endings
-POSTER_CANDIDATES = 50
+POSTER_CANDIDATES = 12  # keyframes (a phone's GOP is ~1 s, an editor's export 2–10 s)
 STORYBOARD_WIDTH = 160
 STORYBOARD_MAX_THUMBS = 100
 STORYBOARD_COLUMNS = 10

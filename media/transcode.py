@@ -216,19 +216,27 @@ def transcode_video(src, out_dir, info, input_format, on_progress=None):
 
 
 def _poster(src, out_dir, info, input_format):
-    """Write poster.jpg and poster.webp from the most representative of ~50 frames a fifth of the way in."""
+    """Write poster.jpg and poster.webp from the most representative keyframe of those a fifth of the way in."""
     video, duration = info["video"], info["duration"]
     width = min(profiles.POSTER_WIDTH, video["width"])
     height = _even(video["height"] * width / video["width"])
     # thumbnail picks the frame closest to the average of its batch, which skips black and flash frames.
     graph = (f"[0:V:0]thumbnail=n={profiles.POSTER_CANDIDATES},scale={width}:{height},setsar=1,"
              "split=2[jpg][webp]")
-    # A duration that overstates the stream can seek past the last frame and write nothing; then start at 0.
-    for start in (duration * profiles.POSTER_AT, 0):
-        run([*input_args(src, input_format, "-ss", f"{start:.3f}"), "-filter_complex", graph,
-             *_still_args("[jpg]", out_dir / "poster.jpg", "-q:v", "3"),
-             *_still_args("[webp]", out_dir / "poster.webp", "-c:v", "libwebp", "-quality", "80")],
-            time_limit(min(duration, 60)))
+    # Keyframes only, so a candidate costs one decode rather than a whole GOP's. A clip with no keyframe after
+    # the seek point gives nothing: then every frame from there; a duration that overstates the stream: from 0.
+    seek = duration * profiles.POSTER_AT
+    for start, skip in ((seek, ["-skip_frame", "nokey"]), (seek, []), (0, [])):
+        try:
+            # -y: an attempt that failed may have left one of the two files behind.
+            run(["-y", *input_args(src, input_format, *skip, "-ss", f"{start:.3f}"), "-filter_complex", graph,
+                 *_still_args("[jpg]", out_dir / "poster.jpg", "-q:v", "3"),
+                 *_still_args("[webp]", out_dir / "poster.webp", "-c:v", "libwebp", "-quality", "80")],
+                time_limit(min(duration, 60)))
+        except TranscodeTimeout:
+            raise
+        except MediaRejected:
+            continue
         if (out_dir / "poster.jpg").exists() and (out_dir / "poster.webp").exists():
             return
     raise MediaRejected("transcode_failed", "No poster picture could be taken from the video; export it again as "
