@@ -67,10 +67,14 @@ class Supervisor:
             return subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, preexec_fn=_die_with_parent, env=os.environ.copy())
 
+    def _site_origins(self):
+        hosts = {self.args.host, "localhost", "127.0.0.1"} if self.args.host == "127.0.0.1" else {self.args.host}
+        return ",".join(sorted(f"http://{host}:{self.args.port}" for host in hosts))
+
     def _start_store(self):
         process, endpoint, keys = store.start(self.data / "store", self.args.host, self.args.s3_port,
                                               os.environ.get("EXPO_S3_BUCKET", "expo"), self._log_path("store"),
-                                              preexec_fn=_die_with_parent)
+                                              origins=self._site_origins(), preexec_fn=_die_with_parent)
         store.save_settings(self.data, endpoint, keys)
         return process
 

@@ -63,15 +63,17 @@ def _identity_file(directory, keys):
     return path
 
 
-def command(directory, host, s3_port, bucket):
-    """Return the argv that runs `weed mini` for DIRECTORY, and the S3 keys it will require."""
+def command(directory, host, s3_port, bucket, origins="*"):
+    """Return the argv that runs `weed mini` for DIRECTORY, and the S3 keys it will require.
+
+    ORIGINS are the sites whose browsers may PUT upload parts straight to the store (CORS)."""
     keys = credentials(directory)
     data = directory / "data"
     data.mkdir(parents=True, exist_ok=True)
     argv = [weed_binary(), "mini", f"-dir={data}", f"-ip={host}", f"-ip.bind={host}", "-master.telemetry=false",
             f"-s3.port={s3_port}", f"-s3.config={_identity_file(directory, keys)}", "-s3.port.iceberg=0",
             "-s3.port.lance=0", "-webdav=false", "-admin.ui=false", f"-bucket={bucket}",
-            "-s3.allowedOrigins=*"]
+            f"-s3.allowedOrigins={origins}"]
     argv += [f"-{name}={port}" for name, port in zip(INTERNAL_PORTS, free_ports(len(INTERNAL_PORTS), host),
                                                       strict=True)]
     return argv, keys
@@ -115,9 +117,9 @@ def save_settings(data_dir, endpoint, keys):
         json.dump({"endpoint": endpoint, **keys}, fh)
 
 
-def start(directory, host, s3_port, bucket, log_path, **popen):
+def start(directory, host, s3_port, bucket, log_path, origins="*", **popen):
     """Start `weed mini` and return (process, endpoint, keys) once it serves BUCKET."""
-    argv, keys = command(Path(directory), host, s3_port, bucket)
+    argv, keys = command(Path(directory), host, s3_port, bucket, origins)
     with open(log_path, "ab") as log_file:
         process = subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True, **popen)

@@ -47,6 +47,18 @@ def _alive(pid):
         return False
 
 
+def _preflight(s3_port, origin):
+    """Return the Access-Control-Allow-Origin the store gives ORIGIN for a browser's PUT, or None."""
+    request = urllib.request.Request(f"http://127.0.0.1:{s3_port}/expo/x", method="OPTIONS", headers={
+        "Origin": origin, "Access-Control-Request-Method": "PUT"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.headers.get("Access-Control-Allow-Origin")
+    except urllib.error.HTTPError as error:
+        error.close()
+        return None
+
+
 class Running:
     def __init__(self, command, data):
         self.port, self.s3_port = free_ports(2)
@@ -96,6 +108,8 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
             urllib.request.urlopen(f"http://127.0.0.1:{run.s3_port}/expo/", timeout=5)
         assert refused.value.code == 403  # the store requires credentials
         refused.value.close()
+        assert _preflight(run.s3_port, f"http://127.0.0.1:{run.port}") == f"http://127.0.0.1:{run.port}"
+        assert _preflight(run.s3_port, "http://evil.example") is None  # CORS only for the site's own pages
         family = _descendants(run.process.pid)
         assert len(family) >= 3
 
