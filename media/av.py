@@ -1,5 +1,5 @@
 """Audio, video and captions: the bridge from a processing run to the probe and to ffmpeg."""
-from media import captions, probe, profiles, transcode
+from media import audio, captions, probe, profiles, transcode
 from media.processing import Permanent
 from media.states import MediaKind
 
@@ -30,7 +30,7 @@ def process(kind, source, out, source_format, config, report):
         if kind == MediaKind.VIDEO:
             meta, files = transcode.transcode_video(source, out, info, input_format, report)
         else:
-            meta, files = transcode.process_audio(source, out, info, input_format, report)
+            meta, files = audio.process_audio(source, out, info, input_format, report)
     except probe.MediaRejected as error:
         raise Permanent(error.code, error.message) from error
     return meta, files

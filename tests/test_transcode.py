@@ -7,6 +7,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from media import audio as audio_step
 from media import captions, transcode
 from media.probe import MediaRejected, probe
 from tests import av_samples
@@ -278,7 +279,7 @@ def test_quiet_audio_is_levelled_to_minus_16_lufs(samples, tmp_path):
     source = av_samples.quiet_wav(samples / "quiet.wav")
     info = probe(source, "audio", "wav", LIMITS)
     reports = []
-    meta, files = transcode.process_audio(source, tmp_path, info, "wav", reports.append)
+    meta, files = audio_step.process_audio(source, tmp_path, info, "wav", reports.append)
     assert [name for name, _p, _t in files] == ["audio.m4a", "audio.webm", "waveform.json"]
     assert meta["loudness"]["input_i"] < -30 and meta["loudness"]["output_i"] == pytest.approx(-16, abs=1)
     assert float(_loudness(tmp_path / "audio.m4a", "mp4")["input_i"]) == pytest.approx(-16, abs=1)
@@ -289,7 +290,7 @@ def test_quiet_audio_is_levelled_to_minus_16_lufs(samples, tmp_path):
 def test_audio_outputs_carry_no_tags_and_a_waveform(samples, tmp_path):
     source = av_samples.mp3(samples / "tagged.mp3")
     info = probe(source, "audio", "mp3", LIMITS)
-    meta, files = transcode.process_audio(source, tmp_path, info, "mp3")
+    meta, files = audio_step.process_audio(source, tmp_path, info, "mp3")
     assert meta["duration"] == pytest.approx(3, abs=0.1)
     for _name, path, _type in files:
         assert av_samples.SECRET_ID3.encode() not in path.read_bytes()
@@ -304,7 +305,7 @@ def test_audio_outputs_carry_no_tags_and_a_waveform(samples, tmp_path):
 
 def test_silence_is_converted_without_levelling(samples, tmp_path):
     source = av_samples.silent_wav(samples / "silence.wav")
-    meta, files = transcode.process_audio(source, tmp_path, probe(source, "audio", "wav", LIMITS), "wav")
+    meta, files = audio_step.process_audio(source, tmp_path, probe(source, "audio", "wav", LIMITS), "wav")
     assert meta["loudness"]["input_i"] is None and meta["loudness"]["output_i"] is None
     assert [name for name, _p, _t in files] == ["audio.m4a", "audio.webm", "waveform.json"]
     assert set(json.loads((tmp_path / "waveform.json").read_text())["peaks"]) == {0}
