@@ -127,6 +127,7 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
         family |= _descendants(run.process.pid)
     finally:
         elapsed = run.stop()
+    print(f"SIGTERM to exit: {elapsed:.1f} s")
     assert elapsed < 10, f"stopping took {elapsed:.1f} s"
     assert "worker exited" in run.err
     time.sleep(0.5)
