@@ -35,7 +35,7 @@ def test_taken_email_and_unknown_role_fail_with_one_line(app):
 
 def test_short_password_and_unknown_user_are_explained(app):
     short = flask("user", "create", f"short-{os.getpid()}@test.expo", "--role", "visitor", stdin="abc\n")
-    assert short.returncode != 0 and "at least 10 characters" in short.stderr
+    assert short.returncode != 0 and "at least 8 characters" in short.stderr
     missing = flask("token", "create", "nobody-at-all@test.expo")
     assert missing.returncode != 0 and "No user has the e-mail" in missing.stderr
 
