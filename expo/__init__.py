@@ -77,6 +77,8 @@ def _register_blueprints(app, csrf):
     csrf.exempt("pavilions.views_studio.upload")
     csrf.exempt("pavilions.uploads_views.web_whole")
     from expo import openapi
+    from pavilions import embeds
 
+    app.extensions["expo_embed_hosts"] = embeds.allowed_hosts
     csrf.exempt(openapi.bp)
     app.register_blueprint(openapi.bp)

@@ -7,11 +7,13 @@ def _origin(url):
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
-def content_security_policy(config):
-    """Return the site's CSP: scripts and styles only from this origin, no inline script."""
+def content_security_policy(config, embed_hosts=()):
+    """Return the site's CSP: scripts and styles only from this origin, no inline script; frames only from the
+    sandbox origin and the allowed embed hosts."""
     media = " ".join(filter(None, ["'self'", _origin(config.get("EXPO_MEDIA_BASE_URL"))]))
     frames = " ".join(filter(None, [_origin(config.get("EXPO_SANDBOX_ORIGIN"))]
-                              + [f"https://{h}" for h in config.get("EXPO_EMBED_HOSTS", [])])) or "'none'"
+                              + [f"https://{h}" for h in sorted(set(config.get("EXPO_EMBED_HOSTS", []))
+                                                                | set(embed_hosts))])) or "'none'"
     return "; ".join([
         "default-src 'self'",
         "script-src 'self'",
@@ -33,12 +35,15 @@ def content_security_policy(config):
 
 def install(app):
     """Add the security headers to every response of APP."""
-    policy = content_security_policy(app.config)
 
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", policy)
+        if "Content-Security-Policy" not in headers:
+            # Built per response (a few microseconds): the sandbox origin may be set after start-up (the tests pick
+            # free ports), and curators change the embed hosts (their owner caches the list).
+            hosts = app.extensions.get("expo_embed_hosts", tuple)()
+            headers["Content-Security-Policy"] = content_security_policy(app.config, hosts)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")

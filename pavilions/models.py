@@ -71,3 +71,13 @@ class ReviewDecision(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     revision: Mapped[Revision] = relationship(back_populates="decisions")
+
+
+class EmbedHost(db.Model):
+    """A host that embed blocks may frame, added by a curator."""
+
+    __tablename__ = "embed_hosts"
+
+    host: Mapped[str] = mapped_column(String(253), primary_key=True)
+    added_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

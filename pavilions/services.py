@@ -3,7 +3,6 @@ import re
 import secrets
 import unicodedata
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from expo.errors import Conflict, Invalid
@@ -11,6 +10,7 @@ from expo.extensions import db, utcnow
 from media import services as media_services
 from media.states import MediaStatus
 from pavilions import blocks as block_rules
+from pavilions import embeds
 from pavilions.models import Pavilion, ReviewDecision, Revision
 from pavilions.states import DECISION_TARGET, Decision, PavilionStatus, RevisionState, can_move
 
@@ -91,7 +91,7 @@ def save_draft(pavilion, actor, data, version):
         raise Invalid("Send the draft as a JSON object.", code="invalid_body")
     if isinstance(version, bool) or not isinstance(version, int):
         raise Invalid("Send the 'version' you read the draft at.", code="version_required")
-    blocks = block_rules.clean_blocks(data.get("blocks", []), current_app.config["EXPO_EMBED_HOSTS"])
+    blocks = block_rules.clean_blocks(data.get("blocks", []), embeds.allowed_hosts())
     _check_media(pavilion, blocks)
     values = {"name": _name(data.get("name", pavilion.name)), "summary": _summary(data.get("summary")),
               "tags": block_rules.clean_tags(data.get("tags")), "blocks": blocks, "version": version + 1,

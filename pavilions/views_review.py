@@ -6,13 +6,32 @@ from flask_wtf import FlaskForm
 from expo.errors import DomainError
 from expo.extensions import db
 from expo.permissions import current_actor, require
-from pavilions import permissions, queries, render, services
+from pavilions import embeds, permissions, queries, render, services
 
 bp = Blueprint("review", __name__, url_prefix="/review", template_folder="templates")
 
 
 class DecisionForm(FlaskForm):
     """Carries the CSRF token; decision and reason are read from the form."""
+
+
+@bp.route("/embeds", methods=["GET", "POST"])
+@require("review")
+def embed_hosts():
+    form = DecisionForm()
+    if form.validate_on_submit():
+        try:
+            if request.form.get("remove"):
+                embeds.remove(request.form["remove"])
+                flash(_("Removed."), "info")
+            else:
+                flash(_("%(host)s is now allowed.", host=embeds.add(request.form.get("host"), current_actor())), "info")
+            db.session.commit()
+            return redirect(url_for("review.embed_hosts"))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    return render_template("review/embeds.html", form=form, hosts=embeds.listed())
 
 
 @bp.get("/")
