@@ -64,7 +64,11 @@ class Config:
         self.EXPO_S3_BUCKET = _env("S3_BUCKET", "expo")
         self.EXPO_S3_REGION = _env("S3_REGION", "us-east-1")
         self.EXPO_MEDIA_BASE_URL = _env("MEDIA_BASE_URL")
-        self.EXPO_SANDBOX_ORIGIN = _env("SANDBOX_ORIGIN")
+        # H5 bundles are served from here only; `serve` opens it on a second loopback port (--sandbox-port).
+        self.EXPO_SANDBOX_ORIGIN = _env("SANDBOX_ORIGIN", "http://127.0.0.1:5001")
+        # The site's own origin(s): the only pages that may frame a bundle.
+        origins = _env("SITE_ORIGINS", "http://127.0.0.1:5000,http://localhost:5000")
+        self.EXPO_SITE_ORIGINS = [o.strip().rstrip("/") for o in origins.split(",") if o.strip()]
         hosts = _env("EMBED_HOSTS", "player.bilibili.com,v.qq.com")
         self.EXPO_EMBED_HOSTS = [h.strip().lower() for h in hosts.split(",") if h.strip()]
         self.EXPO_MAX_IMAGE_BYTES = _int("MAX_IMAGE_BYTES", 50 * 1024 * 1024)
@@ -79,6 +83,8 @@ class Config:
         self.EXPO_MAX_AUDIO_SECONDS = _int("MAX_AUDIO_SECONDS", 3 * 3600)
         self.EXPO_MAX_CAPTIONS_BYTES = _int("MAX_CAPTIONS_BYTES", 2 * 1024 * 1024)
         self.EXPO_MAX_H5_BYTES = _int("MAX_H5_BYTES", 200 * 1024 * 1024)
+        self.EXPO_MAX_H5_UNPACKED_BYTES = _int("MAX_H5_UNPACKED_BYTES", 500 * 1024 * 1024)
+        self.EXPO_MAX_H5_ENTRIES = _int("MAX_H5_ENTRIES", 1000)
         self.EXPO_UPLOAD_PART_BYTES = _int("UPLOAD_PART_BYTES", 16 * 1024 * 1024)
         self.EXPO_UPLOAD_EXPIRY_S = _int("UPLOAD_EXPIRY_S", 2 * 86400)
         self.EXPO_ORIGINALS_RETENTION_DAYS = _int("ORIGINALS_RETENTION_DAYS", 0)

@@ -87,6 +87,26 @@ CAPTIONS = ("1\n00:00:00,000 --> 00:00:03,000\n保护个人信息 Protect your p
             "2\n00:00:03,000 --> 00:00:06,000\n不点击陌生链接 Don't click unknown links\n")
 
 
+def promo_bundle():
+    """Return a zipped H5 promo page: an index, a stylesheet and a script that flips cards."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("promo/index.html", "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+                        "<meta name=\"viewport\" content=\"width=device-width\"><title>安全小测验</title>"
+                        "<link rel=\"stylesheet\" href=\"style.css\"></head><body><h1>安全小测验 · Quick quiz</h1>"
+                        "<button id=\"card\">密码要多长？ How long should a password be?</button>"
+                        "<script src=\"app.js\"></script></body></html>")
+        bundle.writestr("promo/style.css", "body{font-family:sans-serif;background:#0b2e59;color:#fff;padding:1rem}"
+                        "button{font-size:1.2rem;padding:1rem;border-radius:8px}")
+        bundle.writestr("promo/app.js", "document.getElementById('card').addEventListener('click', function () {"
+                        "this.textContent = '至少 12 位，并且每个网站都不同。At least 12 characters, unique per site.';"
+                        "});")
+    out.seek(0)
+    return out
+
+
 def panorama(width, colors):
     """Return a JPEG of a generated 2:1 equirectangular scene: sky, horizon, floor and pillars."""
     height = width // 2
@@ -116,7 +136,8 @@ def _av_blocks(pavilion, owner, spec):
         synthesize(talk, 5)
         uploads = [(clip.open("rb"), "lesson.mp4", None), (talk.open("rb"), "talk.mp3", None),
                    (io.BytesIO(CAPTIONS.encode()), "lesson.srt", None),
-                   (panorama(4096, spec["colors"]), "booth.jpg", "panorama")]
+                   (panorama(4096, spec["colors"]), "booth.jpg", "panorama"),
+                   (promo_bundle(), "promo.zip", "h5")]
         made = []
         for stream, name, kind in uploads:
             with stream:
@@ -125,11 +146,12 @@ def _av_blocks(pavilion, owner, spec):
     for media in made:
         media_services.enqueue(media.id, media.kind)
     _wait([m.id for m in made])
-    video, audio, captions, pano = (m.id for m in made)
+    video, audio, captions, pano, promo = (m.id for m in made)
     return [{"kind": "video", "media": video, "captions": captions},
             {"kind": "audio", "media": audio, "title": "网络安全讲解 · A short talk"},
             {"kind": "panorama", "media": pano, "caption": "全景展台 · The VR booth",
-             "hotspots": [{"pitch": 0, "yaw": 0, "text": "展台入口 · Entrance"}]}]
+             "hotspots": [{"pitch": 0, "yaw": 0, "text": "展台入口 · Entrance"}]},
+            {"kind": "h5", "media": promo}]
 
 
 def _wait(ids):

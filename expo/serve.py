@@ -92,6 +92,13 @@ class Supervisor:
                                    "-w", str(self.args.web_workers), "--threads", "4", "--timeout", "120",
                                    "--graceful-timeout", "5", "expo:create_app()"])
 
+    def _start_sandbox(self):
+        # H5 bundles: a second origin (another port), cookie-less, serving bundle files and nothing else.
+        return self._spawn("sandbox", [sys.executable, "-m", "gunicorn", "-b",
+                                       f"{self.args.host}:{self.args.sandbox_port}", "-w", "1", "--threads", "8",
+                                       "--timeout", "120", "--graceful-timeout", "5",
+                                       "expo.sandbox:create_sandbox_app()"])
+
     def _wait_http(self, url, child, timeout=60):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -101,6 +108,11 @@ class Supervisor:
                 with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own loopback URL
                     if answer.status < 500:
                         return
+            except urllib.error.HTTPError as error:  # the sandbox answers 404 at its root: it is up
+                error.close()
+                if error.code < 500:
+                    return
+                time.sleep(0.2)
             except (urllib.error.URLError, OSError):
                 time.sleep(0.2)
         raise RuntimeError(f"{url} did not answer within {timeout} s")
@@ -112,6 +124,8 @@ class Supervisor:
 
     def start(self):
         os.environ["EXPO_DATA_DIR"] = str(self.data)
+        os.environ.setdefault("EXPO_SANDBOX_ORIGIN", f"http://{self.args.host}:{self.args.sandbox_port}")
+        os.environ.setdefault("EXPO_SITE_ORIGINS", self._site_origins())
         self.data.mkdir(parents=True, exist_ok=True)
         if not os.environ.get("EXPO_S3_ENDPOINT"):
             self._add("store", self._start_store)
@@ -120,6 +134,8 @@ class Supervisor:
         self._add("beat", self._start_beat)
         if self.args.demo:
             self._load_demo()
+        self._add("sandbox", self._start_sandbox)
+        self._wait_http(f"http://{self.args.host}:{self.args.sandbox_port}/", self.children[-1])
         self._add("web", self._start_web)
         self._wait_http(f"http://{self.args.host}:{self.args.port}/", self.children[-1])
         say(f"Expo: http://{self.args.host}:{self.args.port}")
@@ -170,6 +186,8 @@ def parse(argv):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     parser.add_argument("--s3-port", type=int, default=8333)
+    parser.add_argument("--sandbox-port", type=int, default=5001,
+                        help="port of the sandbox origin serving H5 bundles (EXPO_SANDBOX_ORIGIN overrides the URL)")
     parser.add_argument("--data", default=os.environ.get("EXPO_DATA_DIR", "instance"))
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")

@@ -5,6 +5,8 @@ import warnings
 
 from PIL import Image, ImageCms, ImageFilter, ImageOps, features
 
+from media import panorama
+
 WIDTHS = (320, 640, 960, 1280, 1920, 2560)
 FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "MPO"}
 # imgproxy's qualities; AVIF only where this Pillow was built with it, at a speed that keeps it cheaper than WebP.
@@ -147,15 +149,20 @@ def _render_panorama(image, out_dir):
                             f"A panorama must be an equirectangular image twice as wide as it is high (2:1); this "
                             f"one is {width}×{height}. Export it from your camera's app as a 2:1 panorama.")
     base_width = min(width, PANORAMA_BASE)
-    decoded, _alpha = _to_srgb(_decode(image, base_width))
+    # Tiles need every source pixel; below the base width one reduced decode is enough.
+    decoded, _alpha = _to_srgb(_decode(image, width if width > PANORAMA_BASE else base_width))
     decoded = decoded.convert("RGB")
     decoded.info = {}
+    meta = {"width": width, "height": height, "format": image.format.lower(), "projection": "equirectangular"}
+    files = []
+    if width > PANORAMA_BASE:
+        meta["multires"], files = panorama.render_tiles(decoded, out_dir)
     base = decoded if decoded.size[0] == base_width else decoded.resize(
         (base_width, base_width // 2), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    files = []
     base.save(out_dir / "base.jpg", "JPEG", quality=85, progressive=True, optimize=True)
-    files.append(("base.jpg", out_dir / "base.jpg", "image/jpeg", base_width))
     preview = base.resize((PANORAMA_PREVIEW, PANORAMA_PREVIEW // 2), Image.Resampling.BILINEAR, reducing_gap=2.0)
     preview.filter(ImageFilter.GaussianBlur(2)).save(out_dir / "preview.jpg", "JPEG", quality=60)
-    files.append(("preview.jpg", out_dir / "preview.jpg", "image/jpeg", PANORAMA_PREVIEW))
-    return {"width": width, "height": height, "format": image.format.lower(), "projection": "equirectangular"}, files
+    # The entry files go last: whoever sees them can rely on the tiles being there.
+    files += [("base.jpg", out_dir / "base.jpg", "image/jpeg", base_width),
+              ("preview.jpg", out_dir / "preview.jpg", "image/jpeg", PANORAMA_PREVIEW)]
+    return meta, files

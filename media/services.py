@@ -15,9 +15,10 @@ from media.states import MediaKind, MediaStatus
 from media.storage import get_storage
 
 log = logging.getLogger(__name__)
-PROCESSED_KINDS = {MediaKind.IMAGE, MediaKind.PANORAMA, MediaKind.VIDEO, MediaKind.AUDIO, MediaKind.CAPTIONS}
-ACCEPTED = ("images (JPEG, PNG, GIF, WebP), video (MP4, MOV, MKV, WebM), audio (MP3, AAC, WAV, FLAC, Ogg) or "
-            "captions (SRT, WebVTT)")
+PROCESSED_KINDS = {MediaKind.IMAGE, MediaKind.PANORAMA, MediaKind.VIDEO, MediaKind.AUDIO, MediaKind.CAPTIONS,
+                   MediaKind.H5}
+ACCEPTED = ("images (JPEG, PNG, GIF, WebP), video (MP4, MOV, MKV, WebM), audio (MP3, AAC, WAV, FLAC, Ogg), "
+            "captions (SRT, WebVTT) or H5 bundles (ZIP)")
 
 
 class _Counted:
@@ -130,6 +131,10 @@ def get_owned(media_id, actor, staff=False):
 def rendition_url(media, name):
     """Return the URL where a browser fetches rendition NAME of MEDIA."""
     key = media.renditions[name]["key"]
+    if media.kind == MediaKind.H5:  # untrusted code: only ever from the sandbox origin
+        from media import h5
+
+        return h5.sandbox_url(media, key.removeprefix(keys.run_prefix(media.id, media.run_id)))
     base = current_app.config.get("EXPO_MEDIA_BASE_URL")
     if base:
         return f"{base.rstrip('/')}/{key}"

@@ -9,6 +9,7 @@ from expo.permissions import current_actor, is_staff, require_login
 from media import keys, services
 from media.models import Media
 from media.processing import IMMUTABLE
+from media.states import MediaKind
 from media.storage import ObjectMissing, RangeNotSatisfiable, get_storage
 
 bp = Blueprint("media", __name__)
@@ -41,7 +42,8 @@ def _visible(media):
 @bp.get("/media/<media_id>/<run_id>/<path:name>")
 def serve(media_id, run_id, name):
     media = db.session.get(Media, media_id)
-    if media is None or media.run_id != run_id or not _visible(media):
+    # An H5 bundle is untrusted code: the site's origin never serves it, only the sandbox origin does.
+    if media is None or media.kind == MediaKind.H5 or media.run_id != run_id or not _visible(media):
         raise NotFound("This media file does not exist or is not published.")
     try:
         key = keys.rendition(media.id, run_id, name)

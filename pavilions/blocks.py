@@ -53,14 +53,25 @@ def _number(value, low, high, field, where):
     return float(value)
 
 
+def _hotspot(raw, where):
+    raw = raw if isinstance(raw, dict) else {}
+    spot = {"pitch": _number(raw.get("pitch"), -90, 90, "pitch", where),
+            "yaw": _number(raw.get("yaw"), -180, 180, "yaw", where),
+            "text": _text(raw.get("text"), "text", 300, where)}
+    if raw.get("target") not in (None, ""):  # another block of the pavilion: a panorama is a scene of a tour
+        if not isinstance(raw["target"], str) or not _BLOCK_ID.match(raw["target"]):
+            raise Invalid(f"{where}: a hotspot's 'target' must be the id of another block (b_…).",
+                          code="invalid_block")
+        spot["target"] = raw["target"]
+    return spot
+
+
 def _hotspots(raw, where):
     if raw is None:
         return []
     if not isinstance(raw, list) or len(raw) > MAX_HOTSPOTS:
         raise Invalid(f"{where}: 'hotspots' must be a list of at most {MAX_HOTSPOTS}.", code="invalid_block")
-    return [{"pitch": _number(h.get("pitch") if isinstance(h, dict) else None, -90, 90, "pitch", where),
-             "yaw": _number(h.get("yaw") if isinstance(h, dict) else None, -180, 180, "yaw", where),
-             "text": _text(h.get("text") if isinstance(h, dict) else None, "text", 300, where)} for h in raw]
+    return [_hotspot(h, where) for h in raw]
 
 
 def _embed_url(url, hosts, where):

@@ -17,7 +17,7 @@ from pavilions import form_uploads, permissions
 log = logging.getLogger(__name__)
 api = Blueprint("uploads_api", __name__, url_prefix="/api/v1")
 web = Blueprint("uploads", __name__, url_prefix="/studio", template_folder="templates")
-KINDS = ("image", "panorama", "video", "audio", "captions")
+KINDS = ("image", "panorama", "video", "audio", "captions", "h5")
 
 
 def _json_body(optional=False):

@@ -61,11 +61,12 @@ def _preflight(s3_port, origin):
 
 class Running:
     def __init__(self, command, data):
-        self.port, self.s3_port = free_ports(2)
+        self.port, self.s3_port, self.sandbox_port = free_ports(3)
         self.data = data
         self.process = subprocess.Popen(
             [sys.executable, "-m", "expo", command, "--data", str(data), "--port", str(self.port),
-             "--s3-port", str(self.s3_port)], cwd=ROOT, env=_clean_env(data), stdout=subprocess.PIPE,
+             "--s3-port", str(self.s3_port), "--sandbox-port", str(self.sandbox_port)], cwd=ROOT,
+            env=_clean_env(data), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
         self.lines = []
 
@@ -102,7 +103,7 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
         status, hall = run.get("/")
         assert status == 200 and len(re.findall(r'data-pavilion="', hall)) == 4
         status, pavilion = run.get("/pavilions/cloud-class")
-        for kind in ("text", "image", "video", "audio", "panorama", "embed"):
+        for kind in ("text", "image", "video", "audio", "panorama", "h5", "embed"):
             assert f'data-block-kind="{kind}"' in pavilion
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"http://127.0.0.1:{run.s3_port}/expo/", timeout=5)

@@ -1,0 +1,101 @@
+"""The sandbox origin: a separate, cookie-less app that serves H5 bundle files and nothing else.
+
+URLs: /b/<media_id>/<run_id>/pub/<file> for a published bundle, /b/<media_id>/<run_id>/<expiry>.<hmac>/<file>
+for a draft (the capability sits in the path so the bundle's relative links keep working).
+"""
+from flask import Flask, Response, abort, request
+from flask.sessions import SessionInterface
+
+
+class _NoSessions(SessionInterface):
+    """No session is ever opened or saved, so no cookie is ever set."""
+
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        return None
+
+
+def bundle_policy(site_origins):
+    """Return the CSP of every bundle file: its own origin only, framed only by the expo, opaque everywhere."""
+    ancestors = " ".join(site_origins) or "'none'"
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        f"frame-ancestors {ancestors}",
+        "base-uri 'self'",
+        "form-action 'none'",
+        # Opaque origin even when opened in its own tab: one bundle can never read another's pages or the
+        # cookies of the host it shares with the site (ports do not separate cookies).
+        "sandbox allow-scripts allow-forms allow-popups",
+    ])
+
+
+def _headers(response, policy):
+    headers = response.headers
+    headers.pop("Set-Cookie", None)
+    headers["Content-Security-Policy"] = policy
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    # The frame's document has an opaque origin, so its own subresources are cross-origin requests to us:
+    # a same-site CORP would block them. Nothing here is secret beyond the capability in the URL.
+    headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    headers["Access-Control-Allow-Origin"] = "*"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+    return response
+
+
+def serve_file(media_id, run_id, capability, name):
+    """Answer one file of a bundle, or 404 for anything that is not a file of a bundle this path opens."""
+    from expo.extensions import db
+    from media import h5, keys
+    from media.models import Media
+    from media.processing import IMMUTABLE
+    from media.states import MediaKind, MediaStatus
+    from media.storage import ObjectMissing, RangeNotSatisfiable, get_storage
+
+    media = db.session.get(Media, media_id)
+    if media is None or media.kind != MediaKind.H5 or media.status != MediaStatus.READY \
+            or not h5.allows(media, run_id, capability):
+        abort(404)
+    try:
+        key = keys.rendition(media.id, run_id, name)
+        chunks, headers, code = get_storage().get(key, request.headers.get("Range"))
+    except (ValueError, ObjectMissing):
+        abort(404)
+    except RangeNotSatisfiable:
+        return Response(status=416, headers={"Content-Range": "bytes */*"})
+    response = Response(chunks, status=code, content_type=headers.pop("Content-Type"), direct_passthrough=True)
+    response.headers.update(headers)
+    response.headers["Accept-Ranges"] = "bytes"
+    response.headers["Cache-Control"] = IMMUTABLE if capability == h5.PUBLIC else "private, max-age=3600"
+    return response
+
+
+def create_sandbox_app(settings=None):
+    """Build the sandbox app: the database (to check publication), the store, one route."""
+    from expo import _config
+    from expo.extensions import db
+
+    app = Flask(__name__, static_folder=None)
+    app.config.from_object(settings or _config())
+    app.session_interface = _NoSessions()
+    db.init_app(app)
+    policy = bundle_policy(app.config.get("EXPO_SITE_ORIGINS") or [])
+    app.add_url_rule("/b/<media_id>/<run_id>/<capability>/<path:name>", "file", serve_file)
+
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _missing(error):
+        return Response("Not found.\n", status=error.code, mimetype="text/plain")
+
+    app.after_request(lambda response: _headers(response, policy))
+    return app
