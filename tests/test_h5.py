@@ -176,9 +176,13 @@ def test_not_a_zip_is_refused(tmp_path):
 @pytest.fixture
 def sandbox(app):
     from config import TestConfig
+    from expo.extensions import db
     from expo.sandbox import create_sandbox_app
 
-    return create_sandbox_app(TestConfig()).test_client()
+    application = create_sandbox_app(TestConfig())
+    yield application.test_client()
+    with application.app_context():
+        db.engine.dispose()  # each sandbox app has its own pool; close it rather than leave it to the collector
 
 
 def upload_ready(api, user, pavilion_id, data):

@@ -49,7 +49,8 @@ def origins(app):
     saved = app.config["EXPO_SANDBOX_ORIGIN"]
     app.config["EXPO_SANDBOX_ORIGIN"] = settings.EXPO_SANDBOX_ORIGIN
     running = []
-    for application, port in ((app, site_port), (create_sandbox_app(settings), sandbox_port)):
+    sandbox = create_sandbox_app(settings)
+    for application, port in ((app, site_port), (sandbox, sandbox_port)):
         server = make_server("127.0.0.1", port, application, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -60,6 +61,10 @@ def origins(app):
         server.server_close()
         thread.join(timeout=5)
     app.config["EXPO_SANDBOX_ORIGIN"] = saved
+    from expo.extensions import db
+
+    with sandbox.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture(scope="module")

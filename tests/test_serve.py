@@ -38,6 +38,13 @@ def _descendants(pid):
     return found
 
 
+def _cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
@@ -114,13 +121,13 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
         family = _descendants(run.process.pid)
         assert len(family) >= 3
 
-        worker = next(p for p in family if b"celery" in Path(f"/proc/{p}/cmdline").read_bytes()
-                      and os.getpgid(p) == p)
+        worker = next(p for p in family if _cmdline(p)[:4] == [sys.executable, "-m", "celery", "-A"]
+                      and "worker" in _cmdline(p) and os.getpgid(p) == p)
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             new = _descendants(run.process.pid) - family
-            if any(b"celery" in Path(f"/proc/{p}/cmdline").read_bytes() for p in new if _alive(p)):
+            if any("worker" in _cmdline(p) and "celery" in _cmdline(p) for p in new if _alive(p)):
                 break
             time.sleep(0.3)
         else:
