@@ -3,7 +3,7 @@
 URLs: /b/<media_id>/<run_id>/pub/<file> for a published bundle, /b/<media_id>/<run_id>/<expiry>.<hmac>/<file>
 for a draft (the capability sits in the path so the bundle's relative links keep working).
 """
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort
 from flask.sessions import SessionInterface
 
 
@@ -56,27 +56,20 @@ def _headers(response, policy):
 def serve_file(media_id, run_id, capability, name):
     """Answer one file of a bundle, or 404 for anything that is not a file of a bundle this path opens."""
     from expo.extensions import db
-    from media import h5, keys
+    from media import h5
     from media.models import Media
     from media.processing import IMMUTABLE
     from media.states import MediaKind, MediaStatus
-    from media.storage import ObjectMissing, RangeNotSatisfiable, get_storage
+    from media.views import stream_file
 
     media = db.session.get(Media, media_id)
     if media is None or media.kind != MediaKind.H5 or media.status != MediaStatus.READY \
             or not h5.allows(media, run_id, capability):
         abort(404)
-    try:
-        key = keys.rendition(media.id, run_id, name)
-        chunks, headers, code = get_storage().get(key, request.headers.get("Range"))
-    except (ValueError, ObjectMissing):
+    response = stream_file(media.id, run_id, name,
+                           IMMUTABLE if capability == h5.PUBLIC else "private, max-age=3600")
+    if response is None:
         abort(404)
-    except RangeNotSatisfiable:
-        return Response(status=416, headers={"Content-Range": "bytes */*"})
-    response = Response(chunks, status=code, content_type=headers.pop("Content-Type"), direct_passthrough=True)
-    response.headers.update(headers)
-    response.headers["Accept-Ranges"] = "bytes"
-    response.headers["Cache-Control"] = IMMUTABLE if capability == h5.PUBLIC else "private, max-age=3600"
     return response
 
 

@@ -45,18 +45,26 @@ def serve(media_id, run_id, name):
     # An H5 bundle is untrusted code: the site's origin never serves it, only the sandbox origin does.
     if media is None or media.kind == MediaKind.H5 or media.run_id != run_id or not _visible(media):
         raise NotFound("This media file does not exist or is not published.")
+    response = stream_file(media.id, run_id, name, IMMUTABLE if media.public else "private, max-age=3600")
+    if response is None:
+        raise NotFound("This media file does not exist or is not published.")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def stream_file(media_id, run_id, name, cache_control):
+    """Stream one file of a run from the store, honouring Range and If-None-Match; None if there is no such file."""
     try:
-        key = keys.rendition(media.id, run_id, name)
+        key = keys.rendition(media_id, run_id, name)
         chunks, headers, code = get_storage().get(key, request.headers.get("Range"))
     except (ValueError, ObjectMissing):
-        raise NotFound("This media file does not exist or is not published.") from None
+        return None
     except RangeNotSatisfiable:
         return Response(status=416, headers={"Content-Range": "bytes */*"})
     if headers.get("ETag") and request.if_none_match.contains(headers["ETag"].strip('"')):
-        return Response(status=304, headers={"ETag": headers["ETag"]})
-    response = Response(chunks, status=code, mimetype=headers.pop("Content-Type"), direct_passthrough=True)
+        return Response(status=304, headers={"ETag": headers["ETag"], "Cache-Control": cache_control})
+    response = Response(chunks, status=code, content_type=headers.pop("Content-Type"), direct_passthrough=True)
     response.headers.update(headers)
     response.headers["Accept-Ranges"] = "bytes"
-    response.headers["Cache-Control"] = IMMUTABLE if media.public else "private, max-age=3600"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = cache_control
     return response
