@@ -1,5 +1,4 @@
 """Browser tests: Debian's Chromium driven by Playwright against the app on a free loopback port."""
-import os
 import threading
 
 import pytest
@@ -7,15 +6,10 @@ from werkzeug.serving import make_server
 
 from expo.store import free_ports
 from tests import av_samples
+from tests.browsers import ARGS, CHROMIUM, require_chromium
 from tests.test_api_pavilions import create
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (apt-get install chromium) for the browser tests")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
-                allow_module_level=True)
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+sync_playwright = require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +27,7 @@ def live(app):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
 

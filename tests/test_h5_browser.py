@@ -1,21 +1,15 @@
 """Isolation of H5 bundles in a real browser: Debian's Chromium, the site and the sandbox on two loopback ports."""
-import os
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
 from expo.store import free_ports
+from tests.browsers import ARGS, CHROMIUM, require_chromium
 from tests.test_api_pavilions import create, put_draft
 from tests.test_h5 import promo, upload_ready
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (apt-get install chromium) for the browser tests")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
-                allow_module_level=True)
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+sync_playwright = require_chromium()
 
 # What a hostile bundle tries once loaded; it reports every outcome to the page that frames it.
 ATTACK = """
@@ -70,8 +64,7 @@ def origins(app):
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield chromium
         chromium.close()
 

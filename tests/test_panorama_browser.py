@@ -1,24 +1,18 @@
 """The panorama viewer in Debian's Chromium: it draws, the arrow keys turn it, the text alternative is there."""
 import io
-import os
 
 import pytest
 from PIL import Image, ImageDraw
 
+from tests.browsers import ARGS as BASE_ARGS
+from tests.browsers import CHROMIUM, require_chromium
 from tests.test_api_pavilions import _submit, create, put_draft
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must install Debian's chromium (apt-get install chromium) for the browser tests")
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
-                allow_module_level=True)
-sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+sync_playwright = require_chromium()
 from tests.test_browser import live  # noqa: E402, F401 - the session app on a free port
 
 # SwiftShader gives headless Chromium a software WebGL, so the tile path is the one under test.
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-gl=angle",
-        "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
+ARGS = [*BASE_ARGS, "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 
 
 @pytest.fixture(scope="module")
