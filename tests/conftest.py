@@ -7,6 +7,7 @@ and a SeaweedFS on free loopback ports are started under a temporary directory.
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -69,14 +70,29 @@ def stack(tmp_path_factory):
         else:
             os.environ[key] = value
     if services.weed is not None:  # the tests may have restarted it
-        services.weed.terminate()
-        services.weed.wait(timeout=10)
+        _stop(services.weed)
+
+
+def _signal_group(process, signum):
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _stop(process):
+    """Stop PROCESS and its process group: SIGTERM, then SIGKILL after 10 s (weed sometimes lingers)."""
+    _signal_group(process, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
 
 
 def stop_store(stack):
     """Stop the session's SeaweedFS (an outage)."""
-    stack.weed.terminate()
-    stack.weed.wait(timeout=10)
+    _stop(stack.weed)
 
 
 def start_store(stack):
@@ -106,12 +122,7 @@ def start_worker(root, queues="short,long", env=None):
 
 
 def stop_worker(process):
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, 9)
-        process.wait()
+    _stop(process)
 
 
 @pytest.fixture(scope="session")
