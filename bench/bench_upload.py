@@ -172,19 +172,23 @@ def main():
             big = root / "big.bin"
             make_file(big, args.mb)
             web = Web(root)
-            raw = timed(raw_boto3, endpoint, keys, big)
-            post = timed(post_media, web, token, pavilion_id, big)
-            direct = timed(direct_upload, web, token, pavilion_id, big)
-            web.stop()
+            try:
+                raw = timed(raw_boto3, endpoint, keys, big)
+                post = timed(post_media, web, token, pavilion_id, big)
+                direct = timed(direct_upload, web, token, pavilion_id, big)
+            finally:
+                web.stop()
             peaks = {}
             for megabytes in (50, 800):
                 sample = root / f"m{megabytes}.bin"
                 make_file(sample, megabytes)
                 web = Web(root)
-                before = web.peak_rss_mb()
-                post_media(web, token, pavilion_id, sample)
-                peaks[megabytes] = (before, web.peak_rss_mb())
-                web.stop()
+                try:
+                    before = web.peak_rss_mb()
+                    post_media(web, token, pavilion_id, sample)
+                    peaks[megabytes] = (before, web.peak_rss_mb())
+                finally:
+                    web.stop()
                 sample.unlink()
         finally:
             weed.terminate()
