@@ -1,4 +1,5 @@
 """Shared set-up of the browser tests: Debian's Chromium driven by Playwright, never a downloaded browser."""
+import contextlib
 import os
 
 import pytest
@@ -16,3 +17,15 @@ def require_chromium():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
                     allow_module_level=True)
     return pytest.importorskip("playwright.sync_api").sync_playwright
+
+
+@contextlib.contextmanager
+def launch(args=tuple(ARGS)):
+    """Start Debian's Chromium with ARGS through Playwright; close it afterwards."""
+    sync_playwright = require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=list(args))
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -6,10 +6,10 @@ from werkzeug.serving import make_server
 
 from expo.store import free_ports
 from tests import av_samples
-from tests.browsers import ARGS, CHROMIUM, require_chromium
+from tests.browsers import ARGS, launch, require_chromium
 from tests.test_api_pavilions import create
 
-sync_playwright = require_chromium()
+require_chromium()  # skips this module with a reason outside CI when Chromium is missing
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,8 @@ def live(app):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch(ARGS) as chromium:
         yield chromium
-        chromium.close()
 
 
 def _sign_in(page, live, user):

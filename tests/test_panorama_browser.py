@@ -5,10 +5,10 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.browsers import ARGS as BASE_ARGS
-from tests.browsers import CHROMIUM, require_chromium
+from tests.browsers import launch, require_chromium
 from tests.test_api_pavilions import _submit, create, put_draft
 
-sync_playwright = require_chromium()
+require_chromium()  # skips this module with a reason outside CI when Chromium is missing
 from tests.test_browser import live  # noqa: E402, F401 - the session app on a free port
 
 # SwiftShader gives headless Chromium a software WebGL, so the tile path is the one under test.
@@ -17,10 +17,8 @@ ARGS = [*BASE_ARGS, "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsaf
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launch(ARGS) as chromium:
         yield chromium
-        chromium.close()
 
 
 def _equirectangular(width):
