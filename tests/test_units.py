@@ -1,6 +1,7 @@
 """Unit tests of rules that need no services: states, blocks, keys, detection, images, accounts."""
 import io
 import itertools
+import secrets
 
 import pytest
 from PIL import Image
@@ -186,3 +187,24 @@ def test_streamed_form_refuses_bodies_that_are_not_forms_or_end_early():
     cut = formstream.StreamedForm(io.BytesIO(body), "multipart/form-data; boundary=x")
     with pytest.raises(Invalid):
         cut.next_file().read(-1)
+
+
+def test_rate_limit_slides_across_a_window_boundary(ctx, monkeypatch):
+    """Hits just before a window boundary still count just after it, so a burst cannot straddle it."""
+    from expo import ratelimit
+    from expo.errors import RateLimited
+
+    key, window = f"unit-slide:{secrets.token_hex(4)}", 100
+    clock = [1_000_099.0]  # one second before a boundary (window starts at multiples of 100 s)
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    for _ in range(8):
+        ratelimit.hit(key, 10, window, "slow down")
+    clock[0] = 1_000_101.0  # the next window has begun; the 8 hits are a second old
+    ratelimit.hit(key, 10, window, "slow down")
+    ratelimit.hit(key, 10, window, "slow down")
+    with pytest.raises(RateLimited):
+        ratelimit.hit(key, 10, window, "slow down")
+    assert ratelimit.peek(key, window) > 10
+    clock[0] = 1_000_350.0  # two windows later everything has slid out
+    assert ratelimit.peek(key, window) == 0
+    ratelimit.hit(key, 10, window, "slow down")
