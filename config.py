@@ -89,6 +89,7 @@ class Config:
         self.EXPO_UPLOAD_EXPIRY_S = _int("UPLOAD_EXPIRY_S", 2 * 86400)
         self.EXPO_ORIGINALS_RETENTION_DAYS = _int("ORIGINALS_RETENTION_DAYS", 0)
         self.EXPO_FFMPEG = _env("FFMPEG")
+        self.EXPO_CHROMIUM = _env("CHROMIUM", "")
         self.EXPO_WATCHDOG_SILENCE_S = _int("WATCHDOG_SILENCE_S", 120)
         self.EXPO_QUEUE_SHORT = _env("QUEUE_SHORT", "short")
         self.EXPO_QUEUE_LONG = _env("QUEUE_LONG", "long")

@@ -18,7 +18,8 @@ def content_security_policy(config, embed_hosts=()):
         "default-src 'self'",
         "script-src 'self'",
         "style-src 'self'",
-        f"img-src {media} data: blob:",
+        # H5 posters come from the sandbox origin, beside the bundle they show.
+        " ".join(filter(None, ["img-src", media, _origin(config.get("EXPO_SANDBOX_ORIGIN")), "data: blob:"])),
         f"media-src {media} blob:",
         # The store's public origin: browsers PUT upload parts straight to it.
         " ".join(filter(None, ["connect-src 'self'", _origin(config.get("EXPO_MEDIA_BASE_URL")),

@@ -17,6 +17,8 @@ RATIO_FLOOR = 1024 * 1024  # an entry inflating to less than this may compress a
 MAX_DIRECTORY = 4 * 1024 * 1024  # central directory bytes; 1,000 entries with sane names need far less
 SIGNED_TTL_S = 6 * 3600
 PUBLIC = "pub"
+RESERVED = "_expo"  # the expo's own files beside a bundle's (its poster) live in this folder
+POSTER = f"{RESERVED}/poster"
 _LOCAL = struct.Struct("<4s5H3L2H")  # local file header, 30 bytes
 _EOCD = b"PK\x05\x06"
 _CAPABILITY = re.compile(r"^(\d{1,12})\.([A-Za-z0-9_-]{43})$")
@@ -119,6 +121,9 @@ def _relative(name, root):
         raise BundleRejected("no_index", f"The bundle's entry '{name}' lies outside the folder that holds "
                                          "index.html; zip only that folder.")
     relative = name[len(root):]
+    if relative.split("/", 1)[0].casefold() == RESERVED:
+        raise BundleRejected("reserved_name", f"The bundle's entry '{name}' lies in the folder '{RESERVED}', which "
+                                              "the expo keeps for its own files; rename that folder.")
     extension = PurePosixPath(relative).suffix.lower().lstrip(".")
     if extension not in TYPES:
         raise BundleRejected("disallowed_file", f"The bundle's entry '{name}' is not a kind of file the expo "
@@ -213,6 +218,18 @@ def validate_and_extract(zip_path, out_dir, limit):
             total += _inflate(archive, info, dest, limit["unpacked"] - total, limit["ratio"])
             files.append((relative, str(dest), content_type))
     return {"entries": len(files), "unpacked_bytes": total, "index": "index.html"}, files
+
+
+def add_poster(files, out_dir, chromium):
+    """Screenshot the extracted bundle FILES with CHROMIUM (None: no poster); return (meta, poster files)."""
+    from media import images, screenshot
+
+    if not chromium:
+        return {}, []
+    shot = Path(out_dir) / "screenshot.png"
+    if not screenshot.capture(chromium, files, shot):
+        return {}, []
+    return images.render_poster(shot, out_dir, POSTER)
 
 
 def _signature(media_id, run_id, expiry):

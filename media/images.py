@@ -2,6 +2,7 @@
 import base64
 import io
 import warnings
+from pathlib import Path
 
 from PIL import Image, ImageCms, ImageFilter, ImageOps, features
 
@@ -130,6 +131,21 @@ def placeholder(image):
     out = io.BytesIO()
     small.filter(ImageFilter.GaussianBlur(1)).save(out, "WEBP", quality=40)
     return "data:image/webp;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def render_poster(path, out_dir, stem):
+    """Turn the screenshot at PATH into a JPEG and a WebP named STEM.jpg/.webp in OUT_DIR (no metadata)."""
+    with Image.open(path) as shot:
+        shot.load()
+        frame = shot.convert("RGB")
+    frame.info = {}
+    files = []
+    for ext, fmt, content_type, options in (("jpg", "JPEG", "image/jpeg", {"quality": 80, "progressive": True}),
+                                            ("webp", "WEBP", "image/webp", {"quality": 75})):
+        out = Path(out_dir) / f"poster.{ext}"
+        frame.save(out, fmt, **options)
+        files.append((f"{stem}.{ext}", out, content_type, frame.size[0]))
+    return {"poster_placeholder": placeholder(frame)}, files
 
 
 PANORAMA_BASE = 4096

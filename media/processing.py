@@ -27,7 +27,7 @@ ENTRIES = {
     MediaKind.AUDIO: {"aac": "audio.m4a", "opus": "audio.webm", "waveform": "waveform.json"},
     MediaKind.CAPTIONS: {"vtt": "captions.vtt"},
     MediaKind.PANORAMA: {"base": "base.jpg", "preview": "preview.jpg"},
-    MediaKind.H5: {"index": "index.html"},
+    MediaKind.H5: {"index": "index.html", "poster": "_expo/poster.jpg", "poster_webp": "_expo/poster.webp"},
 }
 
 
@@ -103,12 +103,14 @@ def _process(media, source, out, report):
     config = current_app.config
     fmt = (media.meta or {}).get("source_format")
     if media.kind == MediaKind.H5:
-        from media import h5
+        from media import h5, screenshot
 
         try:
-            return h5.validate_and_extract(source, out, h5.limits(config))
+            meta, files = h5.validate_and_extract(source, out, h5.limits(config))
         except h5.BundleRejected as error:
             raise Permanent(error.code, error.message) from error
+        poster_meta, poster = h5.add_poster(files, out, screenshot.find_chromium(config["EXPO_CHROMIUM"]))
+        return {**meta, **poster_meta}, files + poster
     try:
         if media.kind == MediaKind.IMAGE:
             return images.render(source, out, config["EXPO_MAX_IMAGE_PIXELS"])

@@ -167,6 +167,11 @@ def test_overlapping_entries_are_refused(tmp_path):
     refused(tmp_path, bytes(data), "overlapping_entry")
 
 
+def test_the_expo_folder_is_reserved_for_the_poster(tmp_path):
+    refused(tmp_path, build([("index.html", PAGE), ("_expo/poster.jpg", samples.jpeg(10, 10))]), "reserved_name",
+            "_expo/poster.jpg")
+
+
 def test_not_a_zip_is_refused(tmp_path):
     refused(tmp_path, b"PK\x03\x04 not really a zip", "not_a_zip")
 
@@ -202,7 +207,8 @@ def test_bundle_is_served_only_from_the_sandbox_origin(app, api, client, sandbox
     pavilion = create(api, exhibitor)
     media = upload_ready(api, exhibitor, pavilion["id"], promo())
     assert media["status"] == "ready", media
-    assert set(media["renditions"]) == {"index"} and media["meta"]["entries"] == 4
+    assert {"index"} <= set(media["renditions"]) <= {"index", "poster", "poster_webp"}
+    assert media["meta"]["entries"] == 4
     url = media["renditions"]["index"]
     assert url.startswith(app.config["EXPO_SANDBOX_ORIGIN"] + "/b/")
     path = urlsplit(url).path

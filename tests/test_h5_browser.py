@@ -6,6 +6,7 @@ from werkzeug.serving import make_server
 
 from expo.store import free_ports
 from tests.browsers import ARGS, launch, require_chromium
+from tests.conftest import login
 from tests.test_api_pavilions import create, put_draft
 from tests.test_h5 import promo, upload_ready
 
@@ -102,3 +103,113 @@ def test_bundle_script_cannot_reach_the_expo(origins, browser, api, exhibitor, c
     assert page.url == url, "the bundle navigated the expo page"
     assert seen["fetch"].startswith("failed:") or seen["fetch"] == "got:0:", seen
     assert pavilion["id"] not in seen["fetch"] and "blocks" not in seen["fetch"]
+
+
+# A page that paints itself red in CSS and green from script, and meanwhile tries to reach a listener on the
+# worker's own loopback (IP literal, host name, image, WebSocket, beacon) and the outside world.
+POSTER_PAGE = """<!doctype html><html><head><style>
+html, body { margin: 0; height: 100%%; background: rgb(220, 30, 30); }</style></head><body><h1>Promo</h1><script>
+document.body.style.background = 'rgb(20, 160, 60)';
+const here = '127.0.0.1:%(port)d';
+for (const url of ['http://' + here + '/fetch', 'http://localhost:%(port)d/name', 'https://example.com/']) {
+  fetch(url, {mode: 'no-cors'}).catch(() => {});
+}
+new Image().src = 'http://' + here + '/image';
+try { new WebSocket('ws://' + here + '/socket'); } catch (e) {}
+navigator.sendBeacon('http://' + here + '/beacon', 'x');
+</script></body></html>"""
+
+
+class Listener:
+    """A loopback TCP listener that records every connection made to it."""
+
+    def __init__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port, self.seen, self.running = self.sock.getsockname()[1], [], True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                conn, _peer = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1)
+                try:
+                    self.seen.append(conn.recv(200))
+                except OSError:
+                    self.seen.append(b"")
+
+    def close(self):
+        self.running = False
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_poster_is_an_offline_screenshot_of_the_bundle(app, api, client, exhibitor, worker):
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    from media.storage import get_storage
+
+    listener = Listener()
+    try:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("index.html", POSTER_PAGE % {"port": listener.port})
+        pavilion = create(api, exhibitor)
+        media = upload_ready(api, exhibitor, pavilion["id"], buffer.getvalue())
+    finally:
+        listener.close()
+    assert media["status"] == "ready", media
+    assert listener.seen == [], "the bundle reached the worker's loopback while its poster was taken"
+    assert {"index", "poster", "poster_webp"} <= set(media["renditions"])
+    sandbox = app.config["EXPO_SANDBOX_ORIGIN"]
+    assert media["renditions"]["poster"].startswith(f"{sandbox}/b/{media['id']}/")
+    assert media["meta"]["poster_placeholder"].startswith("data:image/webp;base64,")
+
+    with app.app_context():
+        from expo.extensions import db
+        from media.models import Media
+
+        stored = db.session.get(Media, media["id"])
+        key = stored.renditions["poster"]["key"]
+        assert stored.renditions["poster"]["type"] == "image/jpeg" and key.endswith("/_expo/poster.jpg")
+        body = get_storage().read(key)
+    with Image.open(io.BytesIO(body)) as poster:
+        assert poster.format == "JPEG" and poster.size == (750, 1520)  # 375×760 CSS px at 2× density
+        assert not poster.info.get("exif")
+        red, green, blue = poster.convert("RGB").getpixel((375, 1200))
+    assert green > 120 and red < 80, (red, green, blue)  # the script ran: the poster shows what visitors see
+
+    assert put_draft(api, exhibitor, pavilion["id"], blocks=[{"kind": "h5", "media": media["id"]}]).status_code == 200
+    login(client, exhibitor)
+    preview = client.get(f"/studio/pavilions/{pavilion['id']}/preview").get_data(as_text=True)
+    assert media["renditions"]["poster"].split("/_expo/")[0] in preview and "_expo/poster.jpg" in preview
+
+
+def test_a_page_that_never_settles_gets_no_poster_and_no_lingering_browser(tmp_path):
+    import subprocess
+    import time
+
+    from media import screenshot
+
+    page = tmp_path / "f0000"
+    page.write_text("<!doctype html><body><script>for (;;) {}</script></body>")
+    started = time.monotonic()
+    taken = screenshot.capture("/usr/bin/chromium", [("index.html", str(page), "text/html")], tmp_path / "shot.png",
+                               time_limit_s=6)
+    assert taken is False and not (tmp_path / "shot.png").exists()
+    assert time.monotonic() - started < 15
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", str(tmp_path / "shot.json")], capture_output=True, text=True).stdout
+    assert left == "", "the capture's process outlived its time limit"

@@ -35,5 +35,9 @@
       button.addEventListener("click", function () { loadEmbed(button.closest(".embed")); });
     });
     document.querySelectorAll(".media-status").forEach(poll);
+    // An H5 booth's poster stays until its frame has loaded (a bundle with a transparent page would show it).
+    document.querySelectorAll("[data-h5] iframe.h5").forEach(function (frame) {
+      frame.addEventListener("load", function () { frame.closest("[data-h5]").classList.add("h5-loaded"); });
+    });
   });
 })();
