@@ -111,13 +111,13 @@ def clean_block(raw, index, embed_hosts):
         block["title"] = _text(raw.get("title"), "title", 200, where)
     else:
         block["media"] = _media_id(raw.get("media"), where)
-        if kind == "audio":
-            block["title"] = _text(raw.get("title"), "title", 200, where)
+        # Every media block may carry a title (the frame's or player's name) and a caption shown under it.
+        block["title"] = _text(raw.get("title"), "title", 200, where)
+        block["caption"] = _text(raw.get("caption"), "caption", 500, where)
         if kind == "video" and raw.get("captions"):
             block["captions"] = _media_id(raw.get("captions"), where)
         if kind == "panorama":
             block["hotspots"] = _hotspots(raw.get("hotspots"), where)
-            block["caption"] = _text(raw.get("caption"), "caption", 500, where)
     return block
 
 

@@ -1,4 +1,7 @@
 """The exhibitor's studio: pavilions, the draft editor, uploads, preview, submission."""
+import re
+import secrets
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -56,13 +59,15 @@ def _media_of(pavilion):
 
 
 def _form_blocks(form):
-    """Rebuild the block list from the editor's fields (blocks-N-field)."""
-    count = int(form.get("block_count", "0") or 0)
-    result = []
-    for i in range(min(count, block_rules.MAX_BLOCKS)):
+    """Rebuild the block list from the editor's fields (blocks-N-field); return (blocks, problems)."""
+    count = min(int(form.get("block_count", "0") or 0), block_rules.MAX_BLOCKS)
+    # Hotspot links name blocks by their number in the form; new blocks get their id here so they can be named.
+    ids = [form.get(f"blocks-{i}-id") or "b_" + secrets.token_urlsafe(6) for i in range(count)]
+    result, problems = [], []
+    for i in range(count):
         field = lambda name, i=i: form.get(f"blocks-{i}-{name}", "")  # noqa: E731
         kind = field("kind")
-        block = {"id": field("id"), "kind": kind}
+        block = {"id": ids[i], "kind": kind}
         if kind == "image":
             block.update(media=form.getlist(f"blocks-{i}-media"), caption=field("caption"), alt=field("alt"))
         elif kind == "embed":
@@ -74,19 +79,37 @@ def _form_blocks(form):
             if kind == "video":
                 block["captions"] = field("captions") or None
             if kind == "panorama":
-                block["hotspots"] = _hotspot_lines(field("hotspots"), i)
+                try:
+                    block["hotspots"] = _hotspot_lines(field("hotspots"), i, ids)
+                except Invalid as error:  # shown again as typed, with the reason; nothing is saved
+                    block.update(hotspots=[], hotspots_text=field("hotspots"))
+                    problems.append(error.message)
         result.append(block)
-    return result
+    return result, problems
 
 
-def _hotspot_lines(text, index):
+_LINK = re.compile(r"\s*->\s*(\d{1,3})\s*$")
+
+
+def _hotspot_lines(text, index, ids):
+    """Parse 'pitch, yaw, text' lines; a line ending in '-> N' links the hotspot to block N of the form."""
     spots = []
     for line in filter(None, (ln.strip() for ln in text.splitlines())):
+        link = _LINK.search(line)
+        line = line[:link.start()] if link else line
         parts = [p.strip() for p in line.split(",", 2)]
         try:
-            spots.append({"pitch": float(parts[0]), "yaw": float(parts[1]), "text": parts[2] if len(parts) > 2 else ""})
+            spot = {"pitch": float(parts[0]), "yaw": float(parts[1]), "text": parts[2] if len(parts) > 2 else ""}
         except (ValueError, IndexError):
-            raise Invalid(_("Block %(n)s: write each hotspot as 'pitch, yaw, text'.", n=index + 1)) from None
+            raise Invalid(_("Block %(n)s: write each hotspot as 'pitch, yaw, text', optionally followed by "
+                            "'-> N' to link it to block N.", n=index + 1)) from None
+        if link:
+            number = int(link.group(1))
+            if not 1 <= number <= len(ids) or number == index + 1:
+                raise Invalid(_("Block %(n)s: a hotspot links to block %(m)s, which is not another block of this "
+                                "pavilion.", n=index + 1, m=number))
+            spot["target"] = ids[number - 1]
+        spots.append(spot)
     return spots
 
 
@@ -114,10 +137,13 @@ def edit(pavilion_id):
     working = None
     if request.method == "POST":
         _checked(form)
-        working = _apply(request.form.get("op", "save"), _form_blocks(request.form))
+        working, problems = _form_blocks(request.form)
+        working = _apply(request.form.get("op", "save"), working)
         data = {"name": request.form.get("name"), "summary": request.form.get("summary"),
                 "tags": request.form.get("tags", ""), "blocks": working}
         try:
+            if problems:
+                raise Invalid(" ".join(problems))
             services.save_draft(pavilion, current_actor(), data, int(request.form.get("version", "0") or 0))
             db.session.commit()
             flash(_("Draft saved."), "info")

@@ -203,3 +203,44 @@ def test_editor_offers_the_click_to_place_picker_with_the_textarea_as_fallback(a
     assert 'class="hotspot-picker" hidden data-media-select="b0-media" data-hotspots="b0-hotspots"' in html
     assert "/static/js/hotspots.js" in html and "/static/vendor/pannellum/pannellum.js" in html
     assert "1.5, -20.0, door" in html and "style=" not in html
+
+
+def test_the_editor_links_hotspots_to_blocks_by_number(api, client, exhibitor):
+    from tests.conftest import csrf_from, login
+
+    pavilion = create(api, exhibitor)
+    draft = api(exhibitor).get(f"/api/v1/pavilions/{pavilion['id']}/draft").get_json()
+    draft["blocks"] = [{"kind": "panorama", "title": "Lobby"}, {"kind": "panorama", "title": "Hall"}]
+    assert api(exhibitor).put(f"/api/v1/pavilions/{pavilion['id']}/draft", json=draft).status_code == 200
+    login(client, exhibitor)
+    editor = f"/studio/pavilions/{pavilion['id']}"
+    html = client.get(editor).get_data(as_text=True)
+    assert '<option value="2" data-label="Hall">2. panorama · Hall</option>' in html  # the picker's link choice
+    saved = api(exhibitor).get(f"/api/v1/pavilions/{pavilion['id']}/draft").get_json()
+    first, second = (block["id"] for block in saved["blocks"])
+
+    def post(lines, version):
+        return client.post(editor, data={
+            "csrf_token": csrf_from(client.get(editor).get_data(as_text=True)), "version": version, "op": "save",
+            "name": saved["name"], "block_count": "3",
+            "blocks-0-kind": "panorama", "blocks-0-id": first, "blocks-0-hotspots": lines,
+            "blocks-1-kind": "panorama", "blocks-1-id": second, "blocks-1-hotspots": "",
+            "blocks-2-kind": "text", "blocks-2-html": "<p>new</p>"}, follow_redirects=True)
+
+    answer = post("0, 10, To the hall -> 2\n5, -30, Read on -> 3\n1, 2, desk, with, commas", saved["version"])
+    assert answer.status_code == 200 and "Draft saved" in answer.get_data(as_text=True)
+    after = api(exhibitor).get(f"/api/v1/pavilions/{pavilion['id']}/draft").get_json()
+    new_text = after["blocks"][2]["id"]
+    assert new_text.startswith("b_")  # the block added in this save got its id before the link was resolved
+    assert after["blocks"][0]["hotspots"] == [
+        {"pitch": 0.0, "yaw": 10.0, "text": "To the hall", "target": second},
+        {"pitch": 5.0, "yaw": -30.0, "text": "Read on", "target": new_text},
+        {"pitch": 1.0, "yaw": 2.0, "text": "desk, with, commas"}]
+    html = client.get(editor).get_data(as_text=True)
+    assert "0.0, 10.0, To the hall -> 2\n5.0, -30.0, Read on -> 3\n1.0, 2.0, desk, with, commas" in html
+
+    for bad in ("0, 10, nowhere -> 9", "0, 10, itself -> 1"):
+        answer = post(bad, after["version"])
+        text = answer.get_data(as_text=True)
+        assert "is not another block of this pavilion" in text and bad.replace(">", "&gt;") in text
+    assert api(exhibitor).get(f"/api/v1/pavilions/{pavilion['id']}/draft").get_json()["version"] == after["version"]

@@ -1,18 +1,22 @@
 // The editor's hotspot picker: a small viewer of the chosen panorama; a click (not a drag) in it adds
-// "pitch, yaw, " to the block's hotspots textarea, which stays the way to edit them without script.
+// "pitch, yaw, " to the block's hotspots textarea, which stays the way to edit them without script; with a
+// block chosen under "New hotspots link to", the line also gets "-> N", the link to that block (a scene of a tour).
 (function () {
   "use strict";
 
-  function addLine(area, pitch, yaw) {
+  function addLine(area, pitch, yaw, link) {
     var text = area.value;
     if (text && text.slice(-1) !== "\n") { text += "\n"; }
-    area.value = text + pitch.toFixed(1) + ", " + yaw.toFixed(1) + ", ";
+    var choice = link && link.selectedOptions[0];
+    var tail = choice && choice.value ? choice.getAttribute("data-label") + " -> " + choice.value : "";
+    area.value = text + pitch.toFixed(1) + ", " + yaw.toFixed(1) + ", " + tail;
     area.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
   function show(picker, media) {
     var old = picker.querySelector(".panorama");
     var area = document.getElementById(picker.getAttribute("data-hotspots"));
+    var link = picker.querySelector(".hotspot-link");
     if (old.expoViewer) { old.expoViewer.destroy(); }
     var box = old.cloneNode(false);  // a fresh element: no listeners left from the previous media
     old.replaceWith(box);
@@ -30,13 +34,13 @@
         return;
       }
       var at = viewer.mouseEventToCoords(event);
-      addLine(area, at[0], at[1]);
+      addLine(area, at[0], at[1], link);
       viewer.addHotSpot({ pitch: at[0], yaw: at[1], type: "info", text: "" });
       picker.setAttribute("data-added", String(Number(picker.getAttribute("data-added") || 0) + 1));
     }, true);
     // Keyboard users place a hotspot at the centre of the view.
     picker.querySelector(".hotspot-here").onclick = function () {
-      if (viewer.isLoaded()) { addLine(area, viewer.getPitch(), viewer.getYaw()); area.focus(); }
+      if (viewer.isLoaded()) { addLine(area, viewer.getPitch(), viewer.getYaw(), link); area.focus(); }
     };
   }
 
