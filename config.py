@@ -90,6 +90,8 @@ class Config:
         self.EXPO_ORIGINALS_RETENTION_DAYS = _int("ORIGINALS_RETENTION_DAYS", 0)
         self.EXPO_FFMPEG = _env("FFMPEG")
         self.EXPO_CHROMIUM = _env("CHROMIUM", "")
+        self.EXPO_PAGE_CACHE_S = _int("PAGE_CACHE_S", 60)
+        self.EXPO_PAGE_CACHE_ENTRIES = _int("PAGE_CACHE_ENTRIES", 1024)
         self.EXPO_WATCHDOG_SILENCE_S = _int("WATCHDOG_SILENCE_S", 120)
         self.EXPO_QUEUE_SHORT = _env("QUEUE_SHORT", "short")
         self.EXPO_QUEUE_LONG = _env("QUEUE_LONG", "long")

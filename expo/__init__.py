@@ -8,13 +8,16 @@ from flask import Flask, g, request
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _locale():
-    """Pick the interface language: the visitor's cookie, else Accept-Language, else Chinese."""
-    chosen = request.cookies.get("lang")
-    if chosen in ("zh_CN", "en"):
-        return chosen
-    best = request.accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
+def choose_locale(cookie, accept_languages):
+    """Pick the interface language: the visitor's cookie, else Accept-Language (parsed), else Chinese."""
+    if cookie in ("zh_CN", "en"):
+        return cookie
+    best = accept_languages.best_match(["zh-CN", "zh", "en"], default="zh-CN")
     return "en" if best == "en" else "zh_CN"
+
+
+def _locale():
+    return choose_locale(request.cookies.get("lang"), request.accept_languages)
 
 
 def _config():
@@ -25,14 +28,17 @@ def _config():
 
 def create_app(settings=None):
     """Build the Flask app: extensions, blueprints, security headers, error pages, CLI."""
-    from expo import cli, errors, jobs, security
+    from expo import caching, cli, errors, jobs, security
     from expo.extensions import babel, csrf, db, login_manager, migrate
 
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     app.config.from_object(settings or _config())
     logging.basicConfig(level=app.config["EXPO_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    # The search index (pavilions/search.py) is made by its migration, not the models: autogenerate leaves it be.
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     include_name=lambda name, type_, _parents: not (type_ == "table"
+                                                                    and name.startswith("pavilion_search")))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
@@ -54,6 +60,7 @@ def create_app(settings=None):
     def _lang():
         g.lang = _locale()
 
+    caching.install(app, choose_locale)
     return app
 
 
@@ -61,12 +68,12 @@ def _register_blueprints(app, csrf):
     """Register every package's blueprints; API blueprints use tokens, not CSRF."""
     import media.models  # noqa: F401 - tables for Alembic and the mappers
     import pavilions.models  # noqa: F401
-    from expo import admin, auth
+    from expo import admin, auth, i18n
     from media import views as media_views
     from pavilions import api as pavilion_api
     from pavilions import uploads_views, views_review, views_studio, views_tour
 
-    for blueprint in (auth.bp, admin.bp, media_views.bp, views_tour.bp, views_studio.bp, views_review.bp,
+    for blueprint in (auth.bp, admin.bp, i18n.bp, media_views.bp, views_tour.bp, views_studio.bp, views_review.bp,
                       uploads_views.web):
         app.register_blueprint(blueprint)
     for blueprint in (auth.api, media_views.api, pavilion_api.api, uploads_views.api):
@@ -77,8 +84,11 @@ def _register_blueprints(app, csrf):
     csrf.exempt("pavilions.views_studio.upload")
     csrf.exempt("pavilions.uploads_views.web_whole")
     from expo import openapi
-    from pavilions import embeds
+    from pavilions import embeds, freshness, render
 
+    app.add_template_global(render.h5_frame_sandbox, "h5_frame_sandbox")
     app.extensions["expo_embed_hosts"] = embeds.allowed_hosts
+    app.extensions["expo_cached_pages"] = freshness.CACHED_PAGES
+    app.extensions["expo_page_generation"] = freshness.generation
     csrf.exempt(openapi.bp)
     app.register_blueprint(openapi.bp)

@@ -34,7 +34,7 @@ def users():
         try:
             user = accounts.create_user(form.email.data, form.password.data, form.role.data, form.display_name.data)
             db.session.commit()
-            flash(_("Created %(email)s as %(role)s.", email=user.email, role=user.role.value), "info")
+            flash(_("Created %(email)s as %(role)s.", email=user.email, role=_(user.role.value)), "info")
             return redirect(url_for("admin.users"))
         except DomainError as error:
             db.session.rollback()

@@ -31,7 +31,8 @@ UPLOAD = {"type": "object", "required": ["id", "part_size", "parts"], "propertie
 SUMMARY = {"type": "object", "properties": {
     "slug": {"type": "string"}, "name": {"type": "string"}, "summary": {"type": "string"},
     "tags": {"type": "array", "items": {"type": "string"}}, "cover_url": {"type": ["string", "null"]},
-    "url": {"type": "string"}}}
+    "url": {"type": "string"},
+    "snippet": {"type": ["string", "null"], "description": "only with q: HTML, the hit in <mark>, the rest escaped"}}}
 
 
 def _json(schema):
@@ -70,7 +71,7 @@ def document():
             "/api/v1/pavilions": {
                 "get": _op("List published pavilions", 200, {"type": "object", "properties": {
                     "items": {"type": "array", "items": SUMMARY}, "next": {"type": ["string", "null"]}}},
-                    params=[("q", "query"), ("tag", "query"), ("day", "query"), ("limit", "query"),
+                    params=[("q", "query"), ("tag", "query"), ("kind", "query"), ("day", "query"), ("limit", "query"),
                             ("cursor", "query")], auth=False, errors=(400,)),
                 "post": _op("Create a pavilion", 201, obj, _json({
                     "type": "object", "required": ["name"], "properties": {

@@ -3,7 +3,9 @@
 URLs: /b/<media_id>/<run_id>/pub/<file> for a published bundle, /b/<media_id>/<run_id>/<expiry>.<hmac>/<file>
 for a draft (the capability sits in the path so the bundle's relative links keep working).
 """
-from flask import Flask, Response, abort
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, current_app, request
 from flask.sessions import SessionInterface
 
 
@@ -17,8 +19,9 @@ class _NoSessions(SessionInterface):
         return None
 
 
-def bundle_policy(site_origins):
-    """Return the CSP of every bundle file: its own origin only, framed only by the expo, opaque everywhere."""
+def bundle_policy(site_origins, own_origins=False):
+    """Return the CSP of every bundle file: its own origin only, framed only by the expo; opaque everywhere unless
+    every bundle has an origin of its own (OWN_ORIGINS), where keeping that origin is safe."""
     ancestors = " ".join(site_origins) or "'none'"
     return "; ".join([
         "default-src 'self'",
@@ -33,9 +36,10 @@ def bundle_policy(site_origins):
         f"frame-ancestors {ancestors}",
         "base-uri 'self'",
         "form-action 'none'",
-        # Opaque origin even when opened in its own tab: one bundle can never read another's pages or the
-        # cookies of the host it shares with the site (ports do not separate cookies).
-        "sandbox allow-scripts allow-forms allow-popups",
+        # Shared origin: opaque even when opened in its own tab, so one bundle can never read another's pages or
+        # the cookies of the host it shares with the site (ports do not separate cookies). Own origins: the
+        # bundle keeps its origin (storage, same-origin fetches) and still cannot reach anything else.
+        "sandbox allow-scripts allow-forms allow-popups" + (" allow-same-origin" if own_origins else ""),
     ])
 
 
@@ -66,6 +70,10 @@ def serve_file(media_id, run_id, capability, name):
     if media is None or media.kind != MediaKind.H5 or media.status != MediaStatus.READY \
             or not h5.allows(media, run_id, capability):
         abort(404)
+    sandbox_origin = current_app.config["EXPO_SANDBOX_ORIGIN"]
+    if h5.per_bundle(sandbox_origin) and \
+            request.host.lower() != urlsplit(h5.bundle_origin(media.id, sandbox_origin)).netloc.lower():
+        abort(404)  # a bundle's files only on its own origin: on another's they would run as that bundle
     response = stream_file(media.id, run_id, name,
                            IMMUTABLE if capability == h5.PUBLIC else "private, max-age=3600")
     if response is None:
@@ -82,7 +90,9 @@ def create_sandbox_app(settings=None):
     app.config.from_object(settings or _config())
     app.session_interface = _NoSessions()
     db.init_app(app)
-    policy = bundle_policy(app.config.get("EXPO_SITE_ORIGINS") or [])
+    from media import h5
+
+    policy = bundle_policy(app.config.get("EXPO_SITE_ORIGINS") or [], h5.per_bundle(app.config["EXPO_SANDBOX_ORIGIN"]))
     app.add_url_rule("/b/<media_id>/<run_id>/<capability>/<path:name>", "file", serve_file)
 
     @app.errorhandler(404)

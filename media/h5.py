@@ -259,7 +259,22 @@ def allows(media, run_id, segment, now=None):
     return hmac.compare_digest(match.group(2), _signature(media.id, run_id, int(match.group(1))))
 
 
+def per_bundle(sandbox_origin):
+    """Whether SANDBOX_ORIGIN names one origin per bundle (`https://*.h5.example`) rather than one for all."""
+    return "://*." in sandbox_origin
+
+
+def bundle_origin(media_id, sandbox_origin):
+    """Return the origin that serves bundle MEDIA_ID: its own subdomain in per-bundle mode, else the sandbox's."""
+    sandbox_origin = sandbox_origin.rstrip("/")
+    if not per_bundle(sandbox_origin):
+        return sandbox_origin
+    # A DNS label from the id (ids mix cases and may hold '_', which host names cannot).
+    label = "h5-" + hashlib.sha256(media_id.encode()).hexdigest()[:24]
+    return sandbox_origin.replace("*", label, 1)
+
+
 def sandbox_url(media, name):
     """Return the sandbox-origin URL of file NAME (relative to the run) of the bundle MEDIA."""
-    origin = current_app.config["EXPO_SANDBOX_ORIGIN"].rstrip("/")
+    origin = bundle_origin(media.id, current_app.config["EXPO_SANDBOX_ORIGIN"])
     return f"{origin}/b/{media.id}/{media.run_id}/{capability(media)}/{name}"

@@ -5,7 +5,7 @@ from expo.errors import Invalid
 from expo.extensions import db
 from expo.permissions import current_actor, require
 from media import services as media_services
-from pavilions import form_uploads, permissions, queries, render, services
+from pavilions import form_uploads, permissions, queries, render, search, services
 
 api = Blueprint("pavilions_api", __name__, url_prefix="/api/v1")
 
@@ -20,11 +20,18 @@ def _json_body():
 @api.get("/pavilions")
 def list_published():
     limit = queries.parse_limit(request.args.get("limit"))
-    rows, next_cursor = queries.published(request.args.get("q"), request.args.get("tag"), limit,
-                                          request.args.get("cursor"))
+    q = request.args.get("q")
+    rows, next_cursor = queries.published(q, request.args.get("tag"), limit, request.args.get("cursor"),
+                                          kind=request.args.get("kind"))
     covers = render.cover_urls([r for _p, r in rows])
-    items = [{"slug": p.slug, "name": r.name, "summary": r.summary, "tags": r.tags, "cover_url": covers.get(r.id),
-              "url": url_for("tour.pavilion", slug=p.slug, _external=True)} for p, r in rows]
+    snippets = search.snippets(rows, q)
+    items = []
+    for p, r in rows:
+        item = {"slug": p.slug, "name": r.name, "summary": r.summary, "tags": r.tags, "cover_url": covers.get(r.id),
+                "url": url_for("tour.pavilion", slug=p.slug, _external=True)}
+        if snippets is not None:  # HTML: the hit in <mark>, the rest escaped
+            item["snippet"] = str(snippets[r.id]) if snippets.get(r.id) else None
+        items.append(item)
     return jsonify({"items": items, "next": next_cursor})
 
 

@@ -136,6 +136,12 @@ def missing_media(blocks):
     return [i + 1 for i, b in enumerate(blocks) if b["kind"] in MEDIA_KIND and not b.get("media")]
 
 
+def missing_alt(blocks):
+    """Return the 1-based numbers of image blocks with images but no alternative text."""
+    return [i + 1 for i, b in enumerate(blocks or []) if b.get("kind") == "image" and b.get("media")
+            and not (b.get("alt") or "").strip()]
+
+
 def clean_blocks(raw, embed_hosts):
     """Return the stored form of a list of blocks."""
     if not isinstance(raw, list) or len(raw) > MAX_BLOCKS:

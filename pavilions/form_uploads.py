@@ -9,8 +9,9 @@ from media.storage import get_storage
 from pavilions import permissions
 
 
-def receive(actor, pavilion_id=None, check_csrf=False):
-    """Stream the request's multipart `file` into a new media item of ACTOR's pavilion; the caller commits."""
+def receive(actor, pavilion_id=None, check_csrf=False, fields=None):
+    """Stream the request's multipart `file` into a new media item of ACTOR's pavilion; the caller commits.
+    FIELDS, a dict, receives the form's other fields."""
     form = StreamedForm(request.stream, request.content_type)
     upload = form.next_file()
     if check_csrf:
@@ -34,4 +35,6 @@ def receive(actor, pavilion_id=None, check_csrf=False):
             get_storage().delete_prefix(media.original_key)
             raise
         media.pavilion_id = pavilion.id
+    if fields is not None:
+        fields.update(form.fields)
     return media

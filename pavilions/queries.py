@@ -2,27 +2,34 @@
 import base64
 import binascii
 import json
+from collections import Counter
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 
 from expo.errors import Invalid, NotFound
 from expo.extensions import db
+from pavilions import search
 from pavilions.models import Pavilion, Revision
 from pavilions.states import RevisionState
 
 MAX_LIMIT = 100
 
 
-def _encode_cursor(pavilion):
-    raw = json.dumps([pavilion.published_at.isoformat(), pavilion.id]).encode()
+def _encode_cursor(pavilion, rank=None):
+    position = [pavilion.published_at.isoformat(), pavilion.id]
+    raw = json.dumps(position if rank is None else [rank, *position]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor):
+def _decode_cursor(cursor, ranked=False):
+    """Return (published_at, pavilion id), with the rank first when RANKED; raise Invalid for a foreign cursor."""
     try:
-        stamp, pavilion_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(stamp), str(pavilion_id)
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != 2 + ranked or (ranked and not search.valid_rank(values[0])):
+            raise ValueError(cursor)
+        *rank, stamp, pavilion_id = values
+        return (*rank, datetime.fromisoformat(stamp), str(pavilion_id))
     except (ValueError, TypeError, binascii.Error):
         raise Invalid("The cursor is not one this API gave out; start again without it.", code="invalid_cursor") \
             from None
@@ -41,23 +48,52 @@ def parse_limit(value, default=24):
     return limit
 
 
-def published(q=None, tag=None, limit=24, cursor=None):
-    """Return (pairs of (pavilion, live revision), next cursor), newest published first."""
-    stmt = (select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
-            .order_by(Pavilion.published_at.desc(), Pavilion.id.desc()))
-    if q:
-        like = f"%{q.strip()[:100]}%"
-        stmt = stmt.where(or_(Revision.name.ilike(like), Revision.summary.ilike(like)))
-    if cursor:
-        stamp, pavilion_id = _decode_cursor(cursor)
-        stmt = stmt.where(or_(Pavilion.published_at < stamp,
-                              and_(Pavilion.published_at == stamp, Pavilion.id < pavilion_id)))
+def _after(stamp, pavilion_id):
+    return or_(Pavilion.published_at < stamp, and_(Pavilion.published_at == stamp, Pavilion.id < pavilion_id))
+
+
+def published(q=None, tag=None, limit=24, cursor=None, kind=None):
+    """Return (pairs of (pavilion, live revision), next cursor): best match first for Q, else newest first.
+
+    TAG and KIND (a media kind the live revision has a block of) narrow the list, with or without Q.
+    """
+    stmt = select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
     if tag:
         stmt = stmt.where(Revision.tag_index.contains(f",{tag},", autoescape=True))
+    if kind:
+        stmt = stmt.where(search.has_kind(kind))
+    # The themed-day filter (the programme's issue) goes here: one more where() on stmt, like tag.
+    phrase = search.normalise(q)
+    if phrase:
+        return _matching(stmt, phrase, limit, cursor)
+    stmt = stmt.order_by(Pavilion.published_at.desc(), Pavilion.id.desc())
+    if cursor:
+        stmt = stmt.where(_after(*_decode_cursor(cursor)))
     rows = [tuple(row) for row in db.session.execute(stmt.limit(limit + 1))]
     page = rows[:limit]
-    more = len(rows) > limit
-    return page, (_encode_cursor(page[-1][0]) if more and page else None)
+    return page, (_encode_cursor(page[-1][0]) if len(rows) > limit else None)
+
+
+def _matching(stmt, phrase, limit, cursor):
+    """Page through the pavilions of STMT whose live revision contains PHRASE, by (rank, newest, id)."""
+    hits = search.matches(phrase)
+    # Joining on the revision id keeps the index to the live revision, even for a row a takedown missed.
+    stmt = (stmt.add_columns(hits.c.rank).join(hits, hits.c.revision_id == Revision.id)
+            .order_by(hits.c.rank, Pavilion.published_at.desc(), Pavilion.id.desc()))
+    if cursor:
+        rank, stamp, pavilion_id = _decode_cursor(cursor, ranked=True)
+        stmt = stmt.where(or_(hits.c.rank > rank, and_(hits.c.rank == rank, _after(stamp, pavilion_id))))
+    rows = [tuple(row) for row in db.session.execute(stmt.limit(limit + 1))]
+    page = rows[:limit]
+    next_cursor = _encode_cursor(page[-1][0], rank=page[-1][2]) if len(rows) > limit else None
+    return [(pavilion, revision) for pavilion, revision, _rank in page], next_cursor
+
+
+def hall_tags(limit=24):
+    """Return the tags of published pavilions, most used first."""
+    counts = Counter(tag for tags in db.session.scalars(
+        select(Revision.tags).join(Pavilion, Pavilion.live_revision_id == Revision.id)) for tag in tags or [])
+    return [tag for tag, _n in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:limit]]
 
 
 def published_by_slug(slug):

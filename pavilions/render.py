@@ -1,4 +1,6 @@
 """Turn stored blocks into their published form: media ids become media descriptions."""
+from flask import current_app
+
 from media import services as media_services
 from pavilions.blocks import media_refs
 
@@ -59,5 +61,15 @@ def image_sources(media):
             by_format.setdefault(ext, []).append((int(width), url))
     jpg = sorted(by_format.get("jpg", []))
     fallback = min(jpg, key=lambda pair: abs(pair[0] - 1280))[1] if jpg else ""
-    return {"fallback": fallback, "placeholder": media["meta"].get("placeholder"),
+    largest = max(jpg)[1] if jpg else fallback
+    return {"fallback": fallback, "largest": largest, "placeholder": media["meta"].get("placeholder"),
             **{ext: ", ".join(f"{url} {w}w" for w, url in sorted(pairs)) for ext, pairs in by_format.items()}}
+
+
+def h5_frame_sandbox():
+    """The `sandbox` tokens of an H5 booth's iframe. With one origin per bundle, keeping that origin is safe (the
+    bundle reaches only its own files); with one sandbox origin for all bundles the frame stays opaque."""
+    from media import h5
+
+    tokens = "allow-scripts allow-forms allow-popups"
+    return tokens + " allow-same-origin" if h5.per_bundle(current_app.config["EXPO_SANDBOX_ORIGIN"]) else tokens

@@ -2,15 +2,16 @@
 import re
 import secrets
 import unicodedata
+from types import SimpleNamespace
 
 from sqlalchemy import func, select, update
 
-from expo.errors import Conflict, Invalid
+from expo.errors import Conflict, Invalid, NotFound
 from expo.extensions import db, utcnow
 from media import services as media_services
-from media.states import MediaStatus
+from media.states import MediaKind, MediaStatus
 from pavilions import blocks as block_rules
-from pavilions import embeds
+from pavilions import embeds, search
 from pavilions.models import Pavilion, ReviewDecision, Revision
 from pavilions.states import DECISION_TARGET, Decision, PavilionStatus, RevisionState, can_move
 
@@ -108,6 +109,39 @@ def save_draft(pavilion, actor, data, version):
     return pavilion
 
 
+def attach_media(pavilion, actor, block_id, media_id):
+    """Put MEDIA_ID into block BLOCK_ID of the draft (an image block gains it; others take it; a video block takes
+    captions as its captions); the draft is saved at its current version."""
+    blocks = [dict(b) for b in pavilion.blocks]
+    block = next((b for b in blocks if b.get("id") == block_id), None)
+    if block is None:
+        raise NotFound("The draft has no such block any more; reload the editor.", code="block_not_found")
+    media = media_services.load_many([media_id]).get(media_id)
+    if media is None or media.pavilion_id != pavilion.id:
+        raise NotFound("No media item with this id is yours.", code="media_not_found")
+    if block["kind"] == "image" and media.kind == MediaKind.IMAGE:
+        block["media"] = [*[m for m in block.get("media") or [] if m != media_id], media_id]
+    elif block["kind"] == "video" and media.kind == MediaKind.CAPTIONS:
+        block["captions"] = media_id
+    elif block_rules.REF_KIND.get(block["kind"]) == media.kind:
+        block["media"] = media_id
+    else:
+        raise Invalid(f"This upload is {media.kind}; the block takes {block['kind']}. Upload a matching file, or "
+                      "add a block of the right kind.", code="media_kind_mismatch")
+    data = {"name": pavilion.name, "summary": pavilion.summary, "tags": pavilion.tags, "blocks": blocks}
+    return save_draft(pavilion, actor, data, pavilion.version)
+
+
+def preview_content(pavilion, data):
+    """Clean DATA as save_draft would, without saving: the content the live preview shows of unsaved edits."""
+    if not isinstance(data, dict):
+        raise Invalid("Send the draft as a JSON object.", code="invalid_body")
+    blocks = block_rules.clean_blocks(data.get("blocks", []), embeds.allowed_hosts())
+    _check_media(pavilion, blocks)
+    return SimpleNamespace(name=_name(data.get("name", pavilion.name)), summary=_summary(data.get("summary")),
+                           tags=block_rules.clean_tags(data.get("tags")), blocks=blocks)
+
+
 def pending_revision(pavilion):
     return db.session.scalar(select(Revision).where(Revision.pavilion_id == pavilion.id,
                                                     Revision.state == RevisionState.PENDING))
@@ -171,6 +205,7 @@ def decide(revision, curator, decision, reason):
         pavilion.live_revision_id = revision.id
         pavilion.published_at = utcnow()
         media_services.set_public(pavilion.id, {ref for _i, _k, ref in block_rules.media_refs(revision.blocks)})
+        search.index(pavilion, revision)
         pavilion.status = PavilionStatus.PUBLISHED if unchanged else PavilionStatus.DRAFT
     else:
         pavilion.status = PavilionStatus.REJECTED if unchanged else PavilionStatus.DRAFT

@@ -98,7 +98,12 @@ def abort(upload_id):
 @require("media.upload")
 def page(pavilion_id):
     pavilion = permissions.for_edit(current_actor(), pavilion_id)
-    return render_template("studio/upload.html", pavilion=pavilion, kinds=KINDS)
+    # ?block=<id>: the file goes straight into that block of the draft once it is in.
+    wanted = request.args.get("block")
+    number, block = next(((i + 1, b) for i, b in enumerate(pavilion.blocks) if b.get("id") == wanted), (None, None))
+    kind = request.args.get("kind") if request.args.get("kind") in KINDS else (block or {}).get("kind")
+    return render_template("studio/upload.html", pavilion=pavilion, kinds=KINDS, block=block, block_number=number,
+                           kind=kind if kind in KINDS else None)
 
 
 @web.post("/pavilions/<pavilion_id>/uploads")

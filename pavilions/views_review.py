@@ -50,9 +50,19 @@ def show(revision_id):
             services.decide(revision, current_actor(), request.form.get("decision"), request.form.get("reason"))
             db.session.commit()
             flash(_("Decision recorded."), "info")
-            return redirect(url_for("review.queue"))
+            following = _next_pending(revision.id)  # a long queue: straight on to the next submission
+            return redirect(url_for("review.show", revision_id=following) if following else url_for("review.queue"))
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
+    live = queries.live_revision(revision.pavilion)
+    live = live if live is not None and live.id != revision.id else None
     return render_template("review/show.html", revision=revision, form=form, changes=queries.changes(revision),
-                           blocks=render.expand_blocks(revision.blocks), live=queries.live_revision(revision.pavilion))
+                           blocks=render.expand_blocks(revision.blocks), live=live,
+                           live_blocks=render.expand_blocks(live.blocks) if live else None,
+                           next_id=_next_pending(revision.id))
+
+
+def _next_pending(revision_id):
+    """The oldest pending submission other than REVISION_ID, or None."""
+    return next((r.id for r in queries.review_queue() if r.id != revision_id), None)

@@ -2,7 +2,7 @@
 import re
 import secrets
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -160,10 +160,14 @@ def edit(pavilion_id):
 @require("media.upload")
 def upload(pavilion_id):
     pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    fields = {}
     try:
-        media = form_uploads.receive(current_actor(), pavilion.id, check_csrf=True)
+        media = form_uploads.receive(current_actor(), pavilion.id, check_csrf=True, fields=fields)
         db.session.commit()
         media_services.enqueue(media.id, media.kind)
+        if fields.get("block"):  # uploaded straight into a block of the draft
+            services.attach_media(pavilion, current_actor(), fields["block"], media.id)
+            db.session.commit()
         flash(_("Uploaded; processing has started."), "info")
     except DomainError as error:
         db.session.rollback()
@@ -173,12 +177,48 @@ def upload(pavilion_id):
     return redirect(url_for("studio.edit", pavilion_id=pavilion.id))
 
 
+@bp.post("/pavilions/<pavilion_id>/blocks/<block_id>/media")
+@require("pavilion.edit")
+def attach(pavilion_id, block_id):
+    """Put an uploaded media item into a block of the draft (the upload page calls this when a file is in)."""
+    pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    media_id = (request.get_json(silent=True) or {}).get("media_id") or request.form.get("media_id", "")
+    try:
+        services.attach_media(pavilion, current_actor(), block_id, str(media_id))
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        return jsonify(error={"code": error.code, "message": error.message}), error.status
+    return jsonify(version=pavilion.version), 200
+
+
 @bp.get("/pavilions/<pavilion_id>/preview")
 @require("pavilion.read")
 def preview(pavilion_id):
     pavilion = permissions.for_read(current_actor(), pavilion_id)
+    g.frame_by_self = True  # the editor shows this page in its preview frame
     return render_template("tour/pavilion.html", pavilion=pavilion, content=pavilion,
                            blocks=render.expand_blocks(pavilion.blocks), preview=True)
+
+
+@bp.post("/pavilions/<pavilion_id>/preview")
+@require("pavilion.edit")
+def live_preview(pavilion_id):
+    """Render the editor's unsaved form as visitors would see it (the editor posts it into its preview frame)."""
+    pavilion = permissions.for_edit(current_actor(), pavilion_id)
+    g.frame_by_self = True
+    blocks, problems = _form_blocks(request.form)
+    data = {"name": request.form.get("name"), "summary": request.form.get("summary"),
+            "tags": request.form.get("tags", ""), "blocks": blocks}
+    try:
+        if problems:
+            raise Invalid(" ".join(problems))
+        content = services.preview_content(pavilion, data)
+    except DomainError as error:
+        db.session.rollback()
+        return render_template("studio/preview_error.html", message=error.message), 422
+    return render_template("tour/pavilion.html", pavilion=pavilion, content=content,
+                           blocks=render.expand_blocks(content.blocks), preview=True)
 
 
 @bp.post("/pavilions/<pavilion_id>/submit")
@@ -187,6 +227,10 @@ def submit(pavilion_id):
     pavilion = permissions.for_edit(current_actor(), pavilion_id)
     _checked(ActionForm())
     try:
+        unlabelled = block_rules.missing_alt(pavilion.blocks)
+        if unlabelled:  # every image needs a text alternative for visitors who cannot see it
+            raise Invalid(_("Block %(n)s has images without alternative text; describe what they show, save, then "
+                            "submit again.", n=", ".join(map(str, unlabelled))), code="alt_missing")
         services.submit(pavilion, current_actor())
         db.session.commit()
         flash(_("Submitted for review. The live version stays up until a curator approves."), "info")

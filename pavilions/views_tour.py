@@ -1,8 +1,7 @@
 """The visitor's pages: the expo hall and published pavilions."""
-from flask import Blueprint, make_response, redirect, render_template, request
+from flask import Blueprint, render_template, request
 
-from expo.auth import safe_next
-from pavilions import queries, render
+from pavilions import queries, render, search
 
 bp = Blueprint("tour", __name__, template_folder="templates")
 bp.add_app_template_global(render.image_sources, "image_sources")
@@ -10,12 +9,14 @@ bp.add_app_template_global(render.image_sources, "image_sources")
 
 @bp.get("/")
 def hall():
-    limit = queries.parse_limit(request.args.get("limit"), default=24)
-    rows, next_cursor = queries.published(request.args.get("q"), request.args.get("tag"), limit,
-                                          request.args.get("cursor"))
-    covers = render.cover_urls([r for _p, r in rows])
-    return render_template("tour/hall.html", rows=rows, covers=covers, next_cursor=next_cursor,
-                           q=request.args.get("q", ""), tag=request.args.get("tag", ""))
+    args = request.args
+    filters = {"q": args.get("q", "").strip(), "tag": args.get("tag", ""), "kind": args.get("kind", "")}
+    limit = queries.parse_limit(args.get("limit"), default=24)
+    rows, next_cursor = queries.published(filters["q"], filters["tag"] or None, limit, args.get("cursor"),
+                                          kind=filters["kind"] or None)
+    return render_template("tour/hall.html", rows=rows, covers=render.cover_urls([r for _p, r in rows]),
+                           snippets=search.snippets(rows, filters["q"]) or {}, next_cursor=next_cursor,
+                           tags=queries.hall_tags(), kinds=search.KINDS, **filters)
 
 
 @bp.get("/pavilions/<slug>")
@@ -25,9 +26,3 @@ def pavilion(slug):
                            blocks=render.expand_blocks(revision.blocks), preview=False)
 
 
-@bp.post("/lang/<code>")
-def set_language(code):
-    response = make_response(redirect(safe_next(request.form.get("next"))))
-    if code in ("zh_CN", "en"):
-        response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
-    return response

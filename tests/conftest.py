@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
@@ -134,9 +135,18 @@ def app(stack):
     from expo import create_app
 
     application = create_app(TestConfig())
+    application.test_client_class = EnglishClient
     with application.app_context():
         flask_migrate.upgrade()
     return application
+
+
+class EnglishClient(FlaskClient):
+    """The tests read the English interface unless a request names its language (tests/test_i18n.py does)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +169,7 @@ def client(app):
     test_client = app.test_client()
     test_client.environ_base["REMOTE_ADDR"] = f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}." \
                                               f"{secrets.randbelow(250) + 1}"
+
     return test_client
 
 

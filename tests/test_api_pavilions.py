@@ -244,7 +244,7 @@ def test_listing_filters_by_tag_and_query_and_pages_with_a_cursor(api, make_user
     assert sorted(i["slug"] for i in page["items"] + rest["items"]) == sorted(slugs)
     found = api().get(f"/api/v1/pavilions?q={marker} hall 1").get_json()["items"]
     assert [i["slug"] for i in found] == [slugs[1]]
-    assert set(found[0]) == {"slug", "name", "summary", "tags", "cover_url", "url"}
+    assert set(found[0]) == {"slug", "name", "summary", "tags", "cover_url", "url", "snippet"}
     assert_error(api().get("/api/v1/pavilions?cursor=garbage"), 422, "invalid_cursor")
     assert_error(api().get("/api/v1/pavilions?limit=0"), 422, "invalid_limit")
 

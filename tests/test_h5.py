@@ -274,3 +274,49 @@ def test_a_hostile_bundle_fails_with_the_entry_named(api, exhibitor, worker):
     media = upload_ready(api, exhibitor, pavilion["id"], build([("index.html", PAGE), ("cgi/run.php", b"<?php")]))
     assert media["status"] == "failed" and media["error"]["code"] == "disallowed_file"
     assert "'cgi/run.php'" in media["error"]["message"] and media["renditions"] == {}
+
+
+def test_per_bundle_origins_serve_a_bundle_only_on_its_own_host(app, api, exhibitor, worker):
+    from config import TestConfig
+    from expo.extensions import db
+    from expo.sandbox import create_sandbox_app
+
+    pavilion = create(api, exhibitor)
+    media = upload_ready(api, exhibitor, pavilion["id"], promo())
+    settings = TestConfig()
+    settings.EXPO_SANDBOX_ORIGIN = "https://*.h5.expo.test"
+    saved = app.config["EXPO_SANDBOX_ORIGIN"]
+    app.config["EXPO_SANDBOX_ORIGIN"] = settings.EXPO_SANDBOX_ORIGIN
+    try:
+        with app.test_request_context():
+            from media.models import Media
+
+            url = h5.sandbox_url(db.session.get(Media, media["id"]), "index.html")
+            other = h5.bundle_origin("someOtherBundle1", settings.EXPO_SANDBOX_ORIGIN)
+        csp = app.test_client().get("/").headers["Content-Security-Policy"]
+    finally:
+        app.config["EXPO_SANDBOX_ORIGIN"] = saved
+    own = urlsplit(url)
+    assert own.scheme == "https" and own.hostname.endswith(".h5.expo.test") and own.hostname.startswith("h5-")
+    assert own.hostname == own.hostname.lower() and urlsplit(other).hostname != own.hostname
+    assert "frame-src 'self' https://*.h5.expo.test" in csp
+    sandbox = create_sandbox_app(settings)
+    try:
+        client = sandbox.test_client()
+        mine = client.get(own.path, base_url=f"https://{own.hostname}")
+        assert mine.status_code == 200 and mine.data == PAGE
+        assert "sandbox allow-scripts allow-forms allow-popups allow-same-origin" in \
+            mine.headers["Content-Security-Policy"]
+        mine.close()
+        # The same path on another bundle's host (or the bare sandbox domain) would run as that bundle: refused.
+        for host in (urlsplit(other).hostname, "h5.expo.test", "evil.example"):
+            assert _get_from(client, own.path, host).status_code == 404, host
+    finally:
+        with sandbox.app_context():
+            db.engine.dispose()
+
+
+def _get_from(client, path, host):
+    answer = client.get(path, base_url=f"https://{host}")
+    answer.close()
+    return answer

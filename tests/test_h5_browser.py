@@ -24,6 +24,9 @@ window.addEventListener('load', async () => {
     out.fetch = 'got:' + answer.status + ':' + (await answer.text()).slice(0, 200);
   } catch (e) { out.fetch = 'failed:' + e.name; }
   out.image = document.querySelector('img').naturalWidth;
+  out.origin = self.origin;  // "null" when the frame is opaque
+  try { localStorage.setItem('k', 'v'); out.storage = localStorage.getItem('k'); }
+  catch (e) { out.storage = 'blocked:' + e.name; }
   out.color = getComputedStyle(document.querySelector('h1')).color;
   parent.postMessage(out, '*');
 });
@@ -31,15 +34,17 @@ window.addEventListener('load', async () => {
 LISTEN = "if (window === window.top) { window.__h5 = []; addEventListener('message', e => window.__h5.push(e.data)); }"
 
 
-@pytest.fixture
-def origins(app):
-    """The site and the sandbox on two loopback ports, each knowing the other's origin."""
+@pytest.fixture(params=["shared", "per-bundle"])
+def origins(app, request):
+    """The site and the sandbox on two loopback ports, each knowing the other's origin; the sandbox either one
+    origin for all bundles or one per bundle (`*.localhost`, which Chromium resolves to the loopback)."""
     from config import TestConfig
     from expo.sandbox import create_sandbox_app
 
     site_port, sandbox_port = free_ports(2)
     settings = TestConfig()
-    settings.EXPO_SANDBOX_ORIGIN = f"http://127.0.0.1:{sandbox_port}"
+    host = "*.localhost" if request.param == "per-bundle" else "127.0.0.1"
+    settings.EXPO_SANDBOX_ORIGIN = f"http://{host}:{sandbox_port}"
     settings.EXPO_SITE_ORIGINS = [f"http://127.0.0.1:{site_port}"]
     saved = app.config["EXPO_SANDBOX_ORIGIN"]
     app.config["EXPO_SANDBOX_ORIGIN"] = settings.EXPO_SANDBOX_ORIGIN
@@ -90,13 +95,26 @@ def test_bundle_script_cannot_reach_the_expo(origins, browser, api, exhibitor, c
 
     url = f"{site}/pavilions/{pavilion['slug']}"
     page.goto(url)
-    assert page.get_attribute("iframe.h5", "src").startswith(f"{sandbox}/b/")
+    frame_src = page.get_attribute("iframe.h5", "src")
+    per_bundle = "*" in sandbox
+    if per_bundle:  # the bundle's own origin, kept inside the frame
+        own = sandbox.replace("*", frame_src.split("//")[1].split(".")[0])
+        assert frame_src.startswith(f"{own}/b/") and own.startswith("http://h5-")
+        assert "allow-same-origin" in page.get_attribute("iframe.h5", "sandbox")
+    else:
+        assert frame_src.startswith(f"{sandbox}/b/")
+        assert "allow-same-origin" not in page.get_attribute("iframe.h5", "sandbox")
     page.wait_for_function("() => window.__h5 && window.__h5.length > 0", timeout=20_000)
     seen = page.evaluate("() => window.__h5[0]")
     page.wait_for_timeout(300)  # give a top navigation, had it been allowed, time to start
     context.close()
 
     assert seen["image"] == 40 and seen["color"] == "rgb(1, 2, 3)", seen  # the bundle's own files do load
+    if per_bundle:
+        # Its own origin, not an opaque one (storage then depends on the browser's third-party storage policy).
+        assert seen["origin"] == own, seen
+    else:
+        assert seen["origin"] == "null" and seen["storage"].startswith("blocked:"), seen
     assert seen["cookie"].startswith("blocked:") or seen["cookie"] == "read:", seen
     assert "session" not in seen["cookie"]
     assert seen["parent"].startswith("blocked:"), seen

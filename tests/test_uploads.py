@@ -272,7 +272,7 @@ def test_studio_endpoints_need_the_csrf_header(app, client, stack, exhibitor, pa
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     token = csrf_from(html)
-    assert 'src="/static/js/upload.js"' in html and "<progress" in html and 'aria-live="polite"' in html
+    assert 'src="/static/js/upload.js?v=' in html and "<progress" in html and 'aria-live="polite"' in html
     assert "<script>" not in html
     store = urlsplit(stack.env["EXPO_S3_ENDPOINT"])
     assert f"connect-src 'self' {store.scheme}://{store.netloc}" in page.headers["Content-Security-Policy"]

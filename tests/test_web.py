@@ -203,6 +203,7 @@ def test_error_pages_are_friendly(client):
 
 def test_crash_gives_a_500_page_without_a_trace(app, client):
     app.view_functions["tour.hall"], saved = (lambda: 1 / 0), app.view_functions["tour.hall"]
+    app.extensions["expo_page_cache"].clear()  # else an earlier rendering of the hall answers
     try:
         answer = client.get("/")
     finally:
@@ -219,11 +220,3 @@ def test_security_headers_are_strict(client):
     assert "geolocation=()" in answer.headers["Permissions-Policy"]
 
 
-def test_language_switch_sets_a_cookie_and_html_lang(client):
-    assert '<html lang="zh-CN">' in page(client, "/")
-    token = csrf_from(page(client, "/"))
-    client.post("/lang/en", data={"csrf_token": token, "next": "/"})
-    assert '<html lang="en">' in page(client, "/")
-    english = client.application.test_client()
-    assert '<html lang="en">' in english.get("/", headers={"Accept-Language": "en-US,en;q=0.9"}).get_data(
-        as_text=True)

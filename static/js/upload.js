@@ -398,7 +398,16 @@
       current.sent = true;
       ui.cancel.hidden = true;
       showPercent(100, "");
+      await attach(media.id);
       await watch(current, media.id);
+    }
+
+    // Opened from a block of the editor: the new item goes into that block of the draft.
+    async function attach(mediaId) {
+      var url = form.getAttribute("data-attach-url");
+      if (!url) { return; }
+      var answer = await call("POST", url, { media_id: mediaId });
+      if (answer.status !== 200) { throw new Refused(refusal(answer)); }
     }
 
     async function cancel() {

@@ -1,0 +1,65 @@
+"""What the public pages show changes only when a pavilion goes live, is replaced or is taken down.
+
+The page cache asks for the content generation on every anonymous request, so it is kept in memory and
+re-read from the database at most once per GENERATION_TTL_S: another web node's publication shows within that
+time. A commit in this process that changes what is live forgets the remembered value at once, so the node that
+publishes never serves the old page.
+"""
+import threading
+import time
+
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import Session
+
+from expo.extensions import db
+from pavilions.models import Pavilion
+
+CACHED_PAGES = {"tour.hall", "tour.pavilion"}
+GENERATION_TTL_S = 1.0
+_LIVE_FIELDS = ("live_revision_id", "published_at")
+_lock = threading.Lock()
+_known = {"value": None, "read_at": float("-inf")}
+
+
+def _read():
+    stamp, live = db.session.execute(select(func.max(Pavilion.published_at),
+                                            func.count(Pavilion.live_revision_id))).one()
+    return f"{stamp.isoformat() if stamp else '-'}|{live}"
+
+
+def generation():
+    """Return a value that changes whenever the published content changes."""
+    now = time.monotonic()
+    if now - _known["read_at"] > GENERATION_TTL_S:
+        value = _read()
+        with _lock:
+            _known.update(value=value, read_at=now)
+    return _known["value"]
+
+
+def forget():
+    """Make the next generation() read the database."""
+    with _lock:
+        _known["read_at"] = float("-inf")
+
+
+@event.listens_for(Session, "after_flush")
+def _note_live_changes(session, _context):
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Pavilion):
+            state = inspect(obj)
+            if obj in session.new or obj in session.deleted or any(
+                    state.attrs[name].history.has_changes() for name in _LIVE_FIELDS):
+                session.info["expo_live_changed"] = True
+                return
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session):
+    if session.info.pop("expo_live_changed", False):
+        forget()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_note(session):
+    session.info.pop("expo_live_changed", None)
