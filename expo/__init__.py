@@ -54,7 +54,9 @@ def create_app(settings=None):
     def _globals():
         from expo.permissions import allowed, current_actor
 
-        return {"actor": current_actor(), "allowed": allowed, "lang": g.get("lang", "zh_CN")}
+        lang = g.get("lang", "zh_CN")
+        return {"actor": current_actor(), "allowed": allowed, "lang": lang,
+                "html_lang": "en" if lang == "en" else "zh-CN"}
 
     @app.before_request
     def _lang():
@@ -87,6 +89,7 @@ def _register_blueprints(app, csrf):
     from pavilions import embeds, freshness, render
 
     app.add_template_global(render.h5_frame_sandbox, "h5_frame_sandbox")
+    app.add_template_global(render.localized, "localized")
     app.extensions["expo_embed_hosts"] = embeds.allowed_hosts
     app.extensions["expo_cached_pages"] = freshness.CACHED_PAGES
     app.extensions["expo_page_generation"] = freshness.generation

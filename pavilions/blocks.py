@@ -97,6 +97,8 @@ def clean_block(raw, index, embed_hosts):
     block = {"id": block_id or "b_" + secrets.token_urlsafe(6), "kind": kind}
     if kind == "text":
         block["html"] = sanitise_html(_text(raw.get("html"), "html", MAX_HTML, where))
+        if raw.get("html_en"):  # the English text, shown to English visitors (each falls back to the other)
+            block["html_en"] = sanitise_html(_text(raw.get("html_en"), "html_en", MAX_HTML, where))
     elif kind == "image":
         ids = raw.get("media")
         if ids is None:

@@ -1,4 +1,5 @@
-"""What the public pages show changes only when a pavilion goes live, is replaced or is taken down.
+"""What the public pages show changes only when a pavilion goes live, is replaced, is taken down, or is featured
+or no longer featured on the hall.
 
 The page cache asks for the content generation on every anonymous request, so it is kept in memory and
 re-read from the database at most once per GENERATION_TTL_S: another web node's publication shows within that
@@ -16,15 +17,16 @@ from pavilions.models import Pavilion
 
 CACHED_PAGES = {"tour.hall", "tour.pavilion"}
 GENERATION_TTL_S = 1.0
-_LIVE_FIELDS = ("live_revision_id", "published_at")
+_LIVE_FIELDS = ("live_revision_id", "published_at", "featured_at")
 _lock = threading.Lock()
 _known = {"value": None, "read_at": float("-inf")}
 
 
 def _read():
-    stamp, live = db.session.execute(select(func.max(Pavilion.published_at),
-                                            func.count(Pavilion.live_revision_id))).one()
-    return f"{stamp.isoformat() if stamp else '-'}|{live}"
+    stamp, live, featured, picks = db.session.execute(select(
+        func.max(Pavilion.published_at), func.count(Pavilion.live_revision_id), func.max(Pavilion.featured_at),
+        func.count(Pavilion.featured_at))).one()
+    return "|".join(str(v.isoformat() if hasattr(v, "isoformat") else v) for v in (stamp, live, featured, picks))
 
 
 def generation():

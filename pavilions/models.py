@@ -21,12 +21,18 @@ class Pavilion(db.Model):
     status: Mapped[PavilionStatus] = mapped_column(_enum(PavilionStatus), default=PavilionStatus.DRAFT)
     name: Mapped[str] = mapped_column(String(120))
     summary: Mapped[str] = mapped_column(Text, default="")
+    # The expo speaks Chinese first: name and summary are the main text, these the English, shown to English
+    # visitors when present (each language falls back to the other).
+    name_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    summary_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
     blocks: Mapped[list] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Plain column, not a foreign key: revisions point at pavilions, and a cycle would complicate migrations.
     live_revision_id: Mapped[str | None] = mapped_column(String(24), nullable=True, index=True)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
+    # Set by a curator: featured on the hall, most recently featured first.
+    featured_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
@@ -45,6 +51,8 @@ class Revision(db.Model):
     state: Mapped[RevisionState] = mapped_column(_enum(RevisionState), default=RevisionState.PENDING, index=True)
     name: Mapped[str] = mapped_column(String(120))
     summary: Mapped[str] = mapped_column(Text, default="")
+    name_en: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    summary_en: Mapped[str] = mapped_column(Text, default="", server_default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
     # ",tag1,tag2," so a tag filter is one portable LIKE on every database.
     tag_index: Mapped[str] = mapped_column(String(500), default=",")

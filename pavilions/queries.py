@@ -89,6 +89,20 @@ def _matching(stmt, phrase, limit, cursor):
     return [(pavilion, revision) for pavilion, revision, _rank in page], next_cursor
 
 
+def featured(limit=6):
+    """Return (pavilion, live revision) pairs a curator featured, most recently featured first."""
+    stmt = (select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
+            .where(Pavilion.featured_at.is_not(None)).order_by(Pavilion.featured_at.desc()).limit(limit))
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
+def published_for_curators():
+    """Return every published pavilion with its live revision, by name, for the curators' featuring page."""
+    stmt = (select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
+            .order_by(Pavilion.featured_at.desc().nulls_last(), Revision.name))
+    return [tuple(row) for row in db.session.execute(stmt)]
+
+
 def hall_tags(limit=24):
     """Return the tags of published pavilions, most used first."""
     counts = Counter(tag for tags in db.session.scalars(
@@ -132,7 +146,8 @@ def changes(revision):
     common_after = [i for i in after if i in before]
     return {
         "first_publication": False,
-        "fields": [f for f in ("name", "summary", "tags") if getattr(live, f) != getattr(revision, f)],
+        "fields": [f for f in ("name", "summary", "name_en", "summary_en", "tags")
+                   if getattr(live, f) != getattr(revision, f)],
         "added": [i for i in after if i not in before],
         "removed": [i for i in before if i not in after],
         "changed": [i for i in common_after if before[i] != after[i]],

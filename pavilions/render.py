@@ -30,7 +30,8 @@ def expand_blocks(blocks):
 
 def published_view(pavilion, revision):
     """Return the API form of a published pavilion."""
-    return {"slug": pavilion.slug, "name": revision.name, "summary": revision.summary, "tags": revision.tags,
+    return {"slug": pavilion.slug, "name": revision.name, "summary": revision.summary,
+            "name_en": revision.name_en, "summary_en": revision.summary_en, "tags": revision.tags,
             "published_at": pavilion.published_at.isoformat(), "blocks": expand_blocks(revision.blocks)}
 
 
@@ -73,3 +74,20 @@ def h5_frame_sandbox():
 
     tokens = "allow-scripts allow-forms allow-popups"
     return tokens + " allow-same-origin" if h5.per_bundle(current_app.config["EXPO_SANDBOX_ORIGIN"]) else tokens
+
+
+def _language_of(text):
+    """'zh-CN' for text with Chinese characters, else 'en' (the expo's two languages)."""
+    return "zh-CN" if any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text) else "en"
+
+
+def localized(obj, field):
+    """Return OBJ's FIELD in the visitor's language, with the `lang` of what is returned: the English variant
+    (FIELD_en) for English visitors when there is one, else the main (Chinese-first) text, else the English."""
+    from flask import g
+
+    get = obj.get if isinstance(obj, dict) else lambda name, default="": getattr(obj, name, default)
+    main, english = get(field, "") or "", get(f"{field}_en", "") or ""
+    if g.get("lang") == "en" and english or not main:
+        return english, "en"
+    return main, _language_of(main)

@@ -86,7 +86,7 @@ def html_text(html):
 
 
 def _block_text(block):
-    parts = [html_text(block.get("html"))] if block.get("kind") == "text" else []
+    parts = [html_text(block.get("html")), html_text(block.get("html_en"))] if block.get("kind") == "text" else []
     parts += [_clean(block.get(key)) for key in ("title", "caption", "alt")]
     parts += [_clean(spot.get("text")) for spot in block.get("hotspots") or [] if isinstance(spot, dict)]
     return " ".join(p for p in parts if p)
@@ -94,7 +94,11 @@ def _block_text(block):
 
 def document(revision):
     """Return the searchable text of REVISION per field; newlines keep a phrase from spanning two tags or blocks."""
-    return {"name": _clean(revision.name), "summary": _clean(revision.summary),
+    def both(field):  # the main text and its English
+        return "\n".join(t for t in (_clean(getattr(revision, field, "")), _clean(getattr(revision, f"{field}_en", "")))
+                         if t)
+
+    return {"name": both("name"), "summary": both("summary"),
             "tags": "\n".join(_clean(t) for t in revision.tags or []),
             "body": "\n".join(t for t in (_block_text(b) for b in revision.blocks or []) if t)}
 

@@ -41,6 +41,14 @@ def _summary(value):
     return (value or "").strip()
 
 
+def _name_en(value):
+    if value is not None and not isinstance(value, str):
+        raise Invalid("'name_en' must be text.", code="invalid_name")
+    if value and len(value.strip()) > 120:
+        raise Invalid("The English name is longer than 120 characters.", code="name_too_long")
+    return (value or "").strip()
+
+
 def _slug_taken(slug):
     return db.session.scalar(select(Pavilion.id).where(Pavilion.slug == slug)) is not None
 
@@ -69,7 +77,8 @@ def draft(pavilion):
                 "decisions": [{"decision": str(d.decision), "reason": d.reason, "at": d.created_at.isoformat()}
                               for d in r.decisions]} for r in reversed(pavilion.revisions)]
     return {"id": pavilion.id, "slug": pavilion.slug, "status": str(pavilion.status), "version": pavilion.version,
-            "name": pavilion.name, "summary": pavilion.summary, "tags": pavilion.tags, "blocks": pavilion.blocks,
+            "name": pavilion.name, "summary": pavilion.summary, "name_en": pavilion.name_en,
+            "summary_en": pavilion.summary_en, "tags": pavilion.tags, "blocks": pavilion.blocks,
             "live_revision_id": pavilion.live_revision_id, "reviews": reviews}
 
 
@@ -95,6 +104,8 @@ def save_draft(pavilion, actor, data, version):
     blocks = block_rules.clean_blocks(data.get("blocks", []), embeds.allowed_hosts())
     _check_media(pavilion, blocks)
     values = {"name": _name(data.get("name", pavilion.name)), "summary": _summary(data.get("summary")),
+              "name_en": _name_en(data.get("name_en", pavilion.name_en)),
+              "summary_en": _summary(data.get("summary_en", pavilion.summary_en)),
               "tags": block_rules.clean_tags(data.get("tags")), "blocks": blocks, "version": version + 1,
               "updated_at": utcnow()}
     if pavilion.status != PavilionStatus.SUBMITTED:
@@ -128,8 +139,16 @@ def attach_media(pavilion, actor, block_id, media_id):
     else:
         raise Invalid(f"This upload is {media.kind}; the block takes {block['kind']}. Upload a matching file, or "
                       "add a block of the right kind.", code="media_kind_mismatch")
-    data = {"name": pavilion.name, "summary": pavilion.summary, "tags": pavilion.tags, "blocks": blocks}
+    data = {"name": pavilion.name, "summary": pavilion.summary, "name_en": pavilion.name_en,
+            "summary_en": pavilion.summary_en, "tags": pavilion.tags, "blocks": blocks}
     return save_draft(pavilion, actor, data, pavilion.version)
+
+
+def set_featured(pavilion, featured):
+    """Feature PAVILION on the hall (or stop); only a published pavilion can be featured."""
+    if featured and not pavilion.live_revision_id:
+        raise Conflict("Only a published pavilion can be featured.", code="not_published")
+    pavilion.featured_at = utcnow() if featured else None
 
 
 def preview_content(pavilion, data):
@@ -139,6 +158,8 @@ def preview_content(pavilion, data):
     blocks = block_rules.clean_blocks(data.get("blocks", []), embeds.allowed_hosts())
     _check_media(pavilion, blocks)
     return SimpleNamespace(name=_name(data.get("name", pavilion.name)), summary=_summary(data.get("summary")),
+                           name_en=_name_en(data.get("name_en", pavilion.name_en)),
+                           summary_en=_summary(data.get("summary_en", pavilion.summary_en)),
                            tags=block_rules.clean_tags(data.get("tags")), blocks=blocks)
 
 
@@ -176,6 +197,7 @@ def submit(pavilion, actor):
         _log(previous, actor, Decision.SUPERSEDE, "A newer version was submitted.")
     number = (db.session.scalar(select(func.max(Revision.number)).where(Revision.pavilion_id == pavilion.id)) or 0)
     revision = Revision(pavilion=pavilion, number=number + 1, name=pavilion.name, summary=pavilion.summary,
+                        name_en=pavilion.name_en or "", summary_en=pavilion.summary_en or "",
                         tags=list(pavilion.tags), tag_index="," + "".join(f"{t}," for t in pavilion.tags),
                         blocks=list(pavilion.blocks), draft_version=pavilion.version,
                         submitted_by=actor.id)

@@ -34,6 +34,28 @@ def embed_hosts():
     return render_template("review/embeds.html", form=form, hosts=embeds.listed())
 
 
+@bp.route("/featured", methods=["GET", "POST"])
+@require("review")
+def featured():
+    """Curators choose the pavilions the hall features."""
+    form = DecisionForm()
+    if form.validate_on_submit():
+        from pavilions.models import Pavilion
+
+        pavilion = db.session.get(Pavilion, request.form.get("pavilion", ""))
+        try:
+            if pavilion is None:
+                raise DomainError(_("No such pavilion."), code="pavilion_not_found")
+            services.set_featured(pavilion, request.form.get("featured") == "1")
+            db.session.commit()
+            flash(_("The hall's featured pavilions are updated."), "info")
+            return redirect(url_for("review.featured"))
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    return render_template("review/featured.html", form=form, rows=queries.published_for_curators())
+
+
 @bp.get("/")
 @require("review")
 def queue():

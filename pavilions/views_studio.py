@@ -73,7 +73,7 @@ def _form_blocks(form):
         elif kind == "embed":
             block.update(url=field("url"), title=field("title"))
         elif kind == "text":
-            block["html"] = field("html")
+            block.update(html=field("html"), html_en=field("html_en"))
         else:
             block.update(media=field("media"), title=field("title"), caption=field("caption"))
             if kind == "video":
@@ -140,6 +140,7 @@ def edit(pavilion_id):
         working, problems = _form_blocks(request.form)
         working = _apply(request.form.get("op", "save"), working)
         data = {"name": request.form.get("name"), "summary": request.form.get("summary"),
+                "name_en": request.form.get("name_en", ""), "summary_en": request.form.get("summary_en", ""),
                 "tags": request.form.get("tags", ""), "blocks": working}
         try:
             if problems:
@@ -209,6 +210,7 @@ def live_preview(pavilion_id):
     g.frame_by_self = True
     blocks, problems = _form_blocks(request.form)
     data = {"name": request.form.get("name"), "summary": request.form.get("summary"),
+            "name_en": request.form.get("name_en", ""), "summary_en": request.form.get("summary_en", ""),
             "tags": request.form.get("tags", ""), "blocks": blocks}
     try:
         if problems:

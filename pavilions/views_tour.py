@@ -14,7 +14,10 @@ def hall():
     limit = queries.parse_limit(args.get("limit"), default=24)
     rows, next_cursor = queries.published(filters["q"], filters["tag"] or None, limit, args.get("cursor"),
                                           kind=filters["kind"] or None)
-    return render_template("tour/hall.html", rows=rows, covers=render.cover_urls([r for _p, r in rows]),
+    # Featured pavilions head the hall's first page, before any search or filter.
+    featured = [] if any(filters.values()) or args.get("cursor") else queries.featured()
+    return render_template("tour/hall.html", rows=rows, featured=featured,
+                           covers=render.cover_urls([r for _p, r in rows + featured]),
                            snippets=search.snippets(rows, filters["q"]) or {}, next_cursor=next_cursor,
                            tags=queries.hall_tags(), kinds=search.KINDS, **filters)
 

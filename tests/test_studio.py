@@ -133,3 +133,32 @@ def test_review_shows_the_submission_beside_the_live_version_and_moves_on(api, c
     answer = client.post(f"/review/{second}", data={"decision": "approve", "csrf_token": csrf_from(html)})
     assert answer.status_code == 302
     assert answer.headers["Location"].startswith("/review/") and answer.headers["Location"] != f"/review/{second}"
+
+
+def test_curators_feature_pavilions_on_the_hall(app, api, client, exhibitor, curator):
+    pavilion = create(api, exhibitor, name="Featured booth")
+    assert put_draft(api, exhibitor, pavilion["id"], blocks=[{"kind": "text", "html": "<p>x</p>"}]).status_code == 200
+    review = _submit(api, exhibitor, pavilion)
+    assert api(curator).post(f"/api/v1/reviews/{review}", json={"decision": "approve"}).status_code == 200
+    visitor = app.test_client()
+    assert 'id="featured-h"' not in visitor.get("/").get_data(as_text=True) or \
+        f'data-pavilion="{pavilion["slug"]}"' not in visitor.get("/").get_data(as_text=True).split("featured-h")[1] \
+        .split("</section>")[0]
+    login(client, exhibitor)
+    assert client.get("/review/featured").status_code == 403  # curators only
+    login(client, curator)
+    listing = page(client, "/review/featured")
+    assert "Feature Featured booth" in listing
+    answer = client.post("/review/featured", data={"csrf_token": csrf_from(listing), "pavilion": pavilion["id"],
+                                                   "featured": "1"})
+    assert answer.status_code == 302
+    hall = visitor.get("/").get_data(as_text=True)  # the anonymous page cache follows at once
+    featured = hall.split('id="featured-h"')[1].split("</section>")[0]
+    assert f'data-pavilion="{pavilion["slug"]}"' in featured and "<h3>Featured booth</h3>" in featured
+    assert 'id="featured-h"' not in visitor.get("/?kind=video").get_data(as_text=True)  # not when filtering
+    listing = page(client, "/review/featured")
+    client.post("/review/featured", data={"csrf_token": csrf_from(listing), "pavilion": pavilion["id"],
+                                          "featured": "0"})
+    hall = visitor.get("/").get_data(as_text=True)
+    assert 'id="featured-h"' not in hall or f'data-pavilion="{pavilion["slug"]}"' not in \
+        hall.split('id="featured-h"')[1].split("</section>")[0]

@@ -1,4 +1,5 @@
-// Video through HLS (native where the browser has it, else the vendored hls.js) and audio with its waveform.
+// Video through HLS (native where the browser has it, else the vendored hls.js), a seek strip with storyboard
+// thumbnails under videos that have a storyboard track, and audio with its waveform.
 (function () {
   "use strict";
 
@@ -15,6 +16,154 @@
     } else if (video.getAttribute("data-fallback")) {
       video.src = video.getAttribute("data-fallback");
     }
+  }
+
+  // Storyboard thumbnails: the native controls cannot show them, so a range input under the video does. The
+  // storyboard is a metadata track whose cues read "storyboard.jpg#xywh=x,y,w,h" (relative to the track's URL).
+  var THUMB_WIDTH = 160;
+  var TRACK_LOADED = 2, TRACK_ERROR = 3;  // HTMLTrackElement.readyState
+
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds || 0)), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60;
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return (h ? h + ":" + pad(m) : m) + ":" + pad(s % 60);
+  }
+
+  function frameOf(cue, base) {
+    var url = new URL(cue.text.trim(), base);
+    var xywh = /^#xywh=(?:pixel:)?(\d+),(\d+),(\d+),(\d+)$/.exec(url.hash);
+    if (!xywh) { return null; }
+    url.hash = "";
+    return { start: cue.startTime, end: cue.endTime, src: url.href,
+             x: +xywh[1], y: +xywh[2], w: +xywh[3], h: +xywh[4] };
+  }
+
+  // Resolve to the storyboard's frames, each with the size of its whole sprite; [] when the track fails.
+  function loadStoryboard(element) {
+    return new Promise(function (resolve) {
+      var finish = function () {
+        var frames = [], sheets = {}, cues = element.track.cues || [];
+        for (var i = 0; i < cues.length; i++) {
+          var frame = frameOf(cues[i], element.src);
+          if (!frame) { continue; }
+          var sheet = sheets[frame.src] = sheets[frame.src] || { w: 0, h: 0 };
+          sheet.w = Math.max(sheet.w, frame.x + frame.w);
+          sheet.h = Math.max(sheet.h, frame.y + frame.h);
+          frame.sheet = sheet;
+          frames.push(frame);
+        }
+        resolve(frames);
+      };
+      element.addEventListener("load", finish, { once: true });
+      element.addEventListener("error", function () { resolve([]); }, { once: true });
+      element.track.mode = "hidden";  // a disabled track never loads: this is what fetches the WebVTT
+      if (element.readyState === TRACK_LOADED) { finish(); }
+      if (element.readyState === TRACK_ERROR) { resolve([]); }
+    });
+  }
+
+  function buildStrip(video) {
+    var strip = document.createElement("div");
+    strip.className = "seek";
+    strip.innerHTML = '<div class="seek-preview" aria-hidden="true" hidden><div class="seek-thumb" hidden></div>' +
+      '<span class="seek-time"></span></div><input class="seek-range" type="range" min="0" max="0" step="1" value="0">';
+    strip.querySelector("input").setAttribute("aria-label", video.getAttribute("data-seek-label") || "Seek");
+    video.insertAdjacentElement("afterend", strip);
+    return strip;
+  }
+
+  function attachStoryboard(video) {
+    var element = video.querySelector('track[kind="metadata"][label="storyboard"]');
+    if (!element) { return; }
+    var strip = buildStrip(video);
+    var preview = strip.querySelector(".seek-preview"), thumb = strip.querySelector(".seek-thumb");
+    var label = strip.querySelector(".seek-time"), range = strip.querySelector("input");
+    var frames = [], loading = null, dragging = false, pointer = null, focused = false, dismissed = false;
+
+    function duration() {
+      if (isFinite(video.duration) && video.duration > 0) { return video.duration; }
+      return frames.length ? frames[frames.length - 1].end : 0;
+    }
+
+    function sync() {
+      var total = duration();
+      if (total && Number(range.max) !== total) { range.max = String(total); }
+      if (!dragging) { range.value = String(video.currentTime); }
+      range.setAttribute("aria-valuetext", clock(Number(range.value)) + " / " + clock(total));
+    }
+
+    function frameAt(time) {
+      for (var i = 0; i < frames.length; i++) {
+        if (time < frames[i].end) { return frames[i]; }
+      }
+      return frames[frames.length - 1];
+    }
+
+    function show(time, x) {
+      var frame = frames.length ? frameAt(time) : null;
+      if (frame) {
+        var scale = Math.min(THUMB_WIDTH, strip.clientWidth) / frame.w;
+        var px = function (n) { return Math.round(n * scale) + "px"; };
+        thumb.style.width = px(frame.w);
+        thumb.style.height = px(frame.h);
+        thumb.style.backgroundImage = 'url("' + frame.src.replace(/["\\]/g, "\\$&") + '")';
+        thumb.style.backgroundSize = px(frame.sheet.w) + " " + px(frame.sheet.h);
+        thumb.style.backgroundPosition = "-" + px(frame.x) + " -" + px(frame.y);
+      }
+      thumb.hidden = !frame;
+      label.textContent = clock(time);
+      preview.hidden = false;
+      var room = strip.clientWidth - preview.offsetWidth;
+      preview.style.left = Math.max(0, Math.min(room, x - preview.offsetWidth / 2)) + "px";
+    }
+
+    // The thumbnail follows the pointer while it is over the strip, else the value while the strip has focus;
+    // Escape dismisses it until the next move (WCAG 1.4.13).
+    function refresh() {
+      var total = duration();
+      if (dismissed || !total) {
+        preview.hidden = true;
+      } else if (pointer !== null) {
+        show(pointer * total, pointer * strip.clientWidth);
+      } else if (focused) {
+        show(Number(range.value), Number(range.value) / total * strip.clientWidth);
+      } else {
+        preview.hidden = true;
+      }
+    }
+
+    function load() {
+      loading = loading || loadStoryboard(element).then(function (list) { frames = list; sync(); refresh(); });
+    }
+
+    range.addEventListener("pointermove", function (event) {
+      var box = range.getBoundingClientRect();
+      pointer = Math.max(0, Math.min(1, (event.clientX - box.left) / box.width));
+      dismissed = false;
+      load();
+      refresh();
+    });
+    range.addEventListener("pointerleave", function () { pointer = null; refresh(); });
+    range.addEventListener("pointerdown", function () { dragging = true; load(); });
+    document.addEventListener("pointerup", function () { dragging = false; });
+    document.addEventListener("pointercancel", function () { dragging = false; });
+    range.addEventListener("focus", function () { focused = true; dismissed = false; load(); refresh(); });
+    range.addEventListener("blur", function () { focused = false; refresh(); });
+    range.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && !preview.hidden) { dismissed = true; refresh(); event.preventDefault(); }
+    });
+    range.addEventListener("input", function () {
+      if (video.readyState === 0 && video.preload === "none") { video.preload = "metadata"; }  // the visitor asked
+      video.currentTime = Number(range.value);
+      dismissed = false;
+      sync();
+      refresh();
+    });
+    ["timeupdate", "durationchange", "loadedmetadata", "seeked"].forEach(function (name) {
+      video.addEventListener(name, function () { sync(); refresh(); });
+    });
+    video.addEventListener("play", load);
+    sync();
   }
 
   function drawWaveform(canvas, peaks, played) {
@@ -48,6 +197,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("video[data-hls]").forEach(attachHls);
+    document.querySelectorAll("video").forEach(attachStoryboard);
     document.querySelectorAll("[data-waveform]").forEach(attachWaveform);
   });
 })();
