@@ -243,6 +243,9 @@ def test_the_migration_backfill_rebuilds_what_the_app_indexes(app, api, exhibito
         live = db.session.execute(db.select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
                                   ).all()
         expected = {(p.id, r.id, *search.document(r).values()) for p, r in live}
+        # The frozen copy predates English content (migration d4b8e1f07a26 added it, empty): compare the rest.
+        english = {p.id for p, r in live if r.name_en or r.summary_en or any(b.get("html_en") for b in r.blocks)}
+    before, after, expected = ({row for row in rows if row[0] not in english} for rows in (before, after, expected))
     assert after == before == expected
     assert any(row[0] and "个人信息保护" in row[-1] and f"{word} film" in row[-1] for row in after)
 

@@ -10,9 +10,18 @@
       video.src = src;
     } else if (window.Hls && window.Hls.isSupported()) {
       var hls = new window.Hls({ capLevelToPlayerSize: true, startLevel: -1 });
-      hls.loadSource(src);
       hls.attachMedia(video);
       video.hlsPlayer = hls;
+      // hls.js ignores preload="none" and would fetch playlists and segments at once: wait for play or a seek.
+      var started = false;
+      video.wakeHls = function () {
+        if (!started) { started = true; hls.loadSource(src); }
+      };
+      if (video.preload === "none") {
+        video.addEventListener("play", video.wakeHls, { once: true });
+      } else {
+        video.wakeHls();
+      }
     } else if (video.getAttribute("data-fallback")) {
       video.src = video.getAttribute("data-fallback");
     }
@@ -79,6 +88,7 @@
     var preview = strip.querySelector(".seek-preview"), thumb = strip.querySelector(".seek-thumb");
     var label = strip.querySelector(".seek-time"), range = strip.querySelector("input");
     var frames = [], loading = null, dragging = false, pointer = null, focused = false, dismissed = false;
+    var pending = null;  // where a first tap landed before the length was known (touch screens have no hover)
 
     function duration() {
       if (isFinite(video.duration) && video.duration > 0) { return video.duration; }
@@ -132,19 +142,43 @@
       }
     }
 
+    function seek(time) {
+      if (video.readyState === 0) {  // the visitor asked for this point: load the video if it has not yet
+        if (video.wakeHls) { video.wakeHls(); } else if (video.preload === "none") { video.preload = "metadata"; }
+      }
+      video.currentTime = time;
+      dismissed = false;
+      sync();
+      refresh();
+    }
+
     function load() {
-      loading = loading || loadStoryboard(element).then(function (list) { frames = list; sync(); refresh(); });
+      loading = loading || loadStoryboard(element).then(function (list) {
+        frames = list;
+        sync();
+        if (pending !== null && duration()) { seek(pending * duration()); }
+        pending = null;
+        refresh();
+      });
+    }
+
+    function fraction(event) {
+      var box = range.getBoundingClientRect();
+      return Math.max(0, Math.min(1, (event.clientX - box.left) / box.width));
     }
 
     range.addEventListener("pointermove", function (event) {
-      var box = range.getBoundingClientRect();
-      pointer = Math.max(0, Math.min(1, (event.clientX - box.left) / box.width));
+      pointer = fraction(event);
       dismissed = false;
       load();
       refresh();
     });
     range.addEventListener("pointerleave", function () { pointer = null; refresh(); });
-    range.addEventListener("pointerdown", function () { dragging = true; load(); });
+    range.addEventListener("pointerdown", function (event) {
+      dragging = true;
+      if (!duration()) { pending = fraction(event); }
+      load();
+    });
     document.addEventListener("pointerup", function () { dragging = false; });
     document.addEventListener("pointercancel", function () { dragging = false; });
     range.addEventListener("focus", function () { focused = true; dismissed = false; load(); refresh(); });
@@ -152,13 +186,7 @@
     range.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && !preview.hidden) { dismissed = true; refresh(); event.preventDefault(); }
     });
-    range.addEventListener("input", function () {
-      if (video.readyState === 0 && video.preload === "none") { video.preload = "metadata"; }  // the visitor asked
-      video.currentTime = Number(range.value);
-      dismissed = false;
-      sync();
-      refresh();
-    });
+    range.addEventListener("input", function () { seek(Number(range.value)); });
     ["timeupdate", "durationchange", "loadedmetadata", "seeked"].forEach(function (name) {
       video.addEventListener(name, function () { sync(); refresh(); });
     });
