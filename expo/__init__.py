@@ -78,7 +78,14 @@ def _register_blueprints(app, csrf):
     for blueprint in (auth.bp, admin.bp, i18n.bp, media_views.bp, views_tour.bp, views_studio.bp, views_review.bp,
                       uploads_views.web):
         app.register_blueprint(blueprint)
-    for blueprint in (auth.api, media_views.api, pavilion_api.api, uploads_views.api):
+    import importlib
+
+    from pavilions import programme
+
+    parts = [importlib.import_module(f"pavilions.programme.{name}") for name in programme.MODULES]
+    for part in parts:
+        app.register_blueprint(part.bp)
+    for blueprint in (auth.api, media_views.api, pavilion_api.api, uploads_views.api, *(p.api for p in parts)):
         csrf.exempt(blueprint)
         blueprint.before_request(auth.load_bearer)
         app.register_blueprint(blueprint)

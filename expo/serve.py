@@ -119,7 +119,7 @@ class Supervisor:
 
     def _migrate(self):
         with open(self._log_path("migrate"), "ab") as log_file:
-            subprocess.run([sys.executable, "-m", "flask", "--app", "expo", "db", "upgrade"], check=True,
+            subprocess.run([sys.executable, "-m", "flask", "--app", "expo", "db", "upgrade", "heads"], check=True,
                            stdout=log_file, stderr=subprocess.STDOUT)
 
     def start(self):

@@ -137,7 +137,7 @@ def app(stack):
     application = create_app(TestConfig())
     application.test_client_class = EnglishClient
     with application.app_context():
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")  # every branch, should two be open at once
     return application
 
 
