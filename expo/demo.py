@@ -10,28 +10,32 @@ DEMO_PASSWORD = "demo-password"  # noqa: S105 - printed for the demo users on pu
 USERS = (("admin@expo.demo", "admin", "Admin"), ("curator@expo.demo", "curator", "Curator"),
          ("exhibitor@expo.demo", "exhibitor", "Exhibitor"))
 PAVILIONS = (
-    {"slug": "personal-information", "name": "个人信息保护馆 · Personal Information Protection",
-     "summary": "保护个人信息，从每一次授权开始。Protect personal data, one permission at a time.",
+    {"slug": "personal-information", "name": "个人信息保护馆", "name_en": "Personal Information Protection",
+     "summary": "保护个人信息，从每一次授权开始。", "summary_en": "Protect personal data, one permission at a time.",
      "tags": ["个人信息保护", "privacy"], "colors": ((11, 92, 173), (23, 162, 184)),
      "html": "<h2>守护你的个人信息</h2><p>在安装应用时，只授予<strong>必要的权限</strong>。"
-             "不随意扫描来历不明的二维码。</p><p lang=\"en\">Grant apps only the permissions they need, "
-             "and never scan QR codes of unknown origin.</p>"},
-    {"slug": "anti-fraud", "name": "反电信网络诈骗馆 · Telecom Anti-Fraud",
-     "summary": "识别冒充客服、刷单返利等常见骗局。Spot the most common phone and online scams.",
+             "不随意扫描来历不明的二维码。</p>",
+     "html_en": "<h2>Guard your personal data</h2><p>Grant apps only the <strong>permissions they need</strong>, "
+                "and never scan QR codes of unknown origin.</p>"},
+    {"slug": "anti-fraud", "name": "反电信网络诈骗馆", "name_en": "Telecom Anti-Fraud",
+     "summary": "识别冒充客服、刷单返利等常见骗局。", "summary_en": "Spot the most common phone and online scams.",
      "tags": ["电信", "anti-fraud"], "colors": ((166, 27, 27), (245, 166, 35)),
      "html": "<h2>三不一多</h2><ul><li>未知链接不点击</li><li>陌生来电不轻信</li><li>个人信息不透露</li>"
-             "<li>转账汇款多核实</li></ul><p lang=\"en\">Don't click unknown links, don't trust strange callers, "
-             "don't share personal data, and double-check every transfer.</p>"},
-    {"slug": "cloud-class", "name": "网络安全云课堂 · Cyber Security Cloud Class",
-     "summary": "视频、音频和全景展台。Video lessons, a narrated talk and a VR booth.",
+             "<li>转账汇款多核实</li></ul>",
+     "html_en": "<h2>Three don'ts and a do</h2><ul><li>Don't click unknown links</li><li>Don't trust strange "
+                "callers</li><li>Don't share personal data</li><li>Double-check every transfer</li></ul>"},
+    {"slug": "cloud-class", "name": "网络安全云课堂", "name_en": "Cyber Security Cloud Class",
+     "summary": "视频、音频和全景展台。", "summary_en": "Video lessons, a narrated talk and a VR booth.",
      "tags": ["云课堂", "cloud-class"], "colors": ((80, 40, 140), (200, 90, 160)), "media_kinds": True,
-     "html": "<h2>看视频，学安全</h2><p>观看短片、收听讲解，并在全景展台中四处看看。</p>"
-             "<p lang=\"en\">Watch the short film, listen to the talk and look around the VR booth.</p>"},
-    {"slug": "campus-safety", "name": "校园网络安全馆 · Campus Cyber Safety",
-     "summary": "给同学们的上网安全课。Online safety lessons for students.",
+     "html": "<h2>看视频，学安全</h2><p>观看短片、收听讲解，并在全景展台中四处看看。</p>",
+     "html_en": "<h2>Watch and learn</h2><p>Watch the short film, listen to the talk and look around the VR "
+                "booth.</p>"},
+    {"slug": "campus-safety", "name": "校园网络安全馆", "name_en": "Campus Cyber Safety",
+     "summary": "给同学们的上网安全课。", "summary_en": "Online safety lessons for students.",
      "tags": ["校园", "campus"], "colors": ((23, 107, 44), (160, 210, 90)),
-     "html": "<h2>强密码，好习惯</h2><p>每个账号使用不同的密码，并开启双重验证。</p>"
-             "<p lang=\"en\">Use a different password for every account and turn on two-factor sign-in.</p>"},
+     "html": "<h2>强密码，好习惯</h2><p>每个账号使用不同的密码，并开启双重验证。</p>",
+     "html_en": "<h2>Strong passwords, good habits</h2><p>Use a different password for every account and turn "
+                "on two-factor sign-in.</p>"},
 )
 
 
@@ -176,13 +180,15 @@ def load_pavilion(spec, index, users):
         pavilion = services.create_pavilion(owner, spec["name"], spec["slug"], spec["summary"])
         db.session.commit()
     images = _upload_images(pavilion, owner, spec, index)
-    blocks = [{"kind": "text", "html": spec["html"]},
-              {"kind": "image", "media": images, "caption": spec["summary"], "alt": spec["name"]},
+    blocks = [{"kind": "text", "html": spec["html"], "html_en": spec["html_en"]},
+              {"kind": "image", "media": images, "caption": spec["summary"],
+               "alt": f"{spec['name']} · {spec['name_en']}"},
               {"kind": "embed", "url": "https://player.bilibili.com/player.html?bvid=BV1GJ411x7h7",
                "title": "Related video (external)"}]
     if spec.get("media_kinds"):
         blocks[2:2] = _av_blocks(pavilion, owner, spec)
     services.save_draft(pavilion, owner, {"name": spec["name"], "summary": spec["summary"], "tags": spec["tags"],
+                                          "name_en": spec["name_en"], "summary_en": spec["summary_en"],
                                           "blocks": blocks}, pavilion.version)
     revision = services.submit(pavilion, owner)
     services.decide(revision, curator, "approve", "Demo content.")
