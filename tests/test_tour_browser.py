@@ -118,7 +118,8 @@ def test_the_editor_reorders_by_keyboard_and_drag_and_previews_unsaved_edits(liv
     pavilion = create(api, exhibitor, name="Editor booth")
     blocks = [{"kind": "text", "html": f"<p>block {name}</p>"} for name in ("one", "two", "three")]
     assert put_draft(api, exhibitor, pavilion["id"], blocks=blocks).status_code == 200
-    context, page = _signed_in(browser, live, exhibitor, viewport={"width": 1280, "height": 900})
+    # Tall enough for the three blocks at once: the drag below starts on the first and ends on the last.
+    context, page = _signed_in(browser, live, exhibitor, viewport={"width": 1280, "height": 2200})
     page.goto(f"{live}/studio/pavilions/{pavilion['id']}")
     frame = page.frame(name="preview")
     frame.wait_for_selector("text=block one")
