@@ -14,6 +14,8 @@ import pytest
 from expo.store import free_ports
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.db_independent  # `serve` runs its own embedded stack whatever EXPO_TEST_* say
+
 
 def _clean_env(data):
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXPO_")}

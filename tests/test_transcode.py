@@ -12,6 +12,8 @@ from media import captions, transcode
 from media.probe import MediaRejected, probe
 from tests import av_samples
 
+pytestmark = pytest.mark.db_independent  # ffmpeg and probing only
+
 LIMITS = {"max_seconds": 3600, "max_side": 4096, "max_fps": 120}
 
 
