@@ -91,6 +91,9 @@ class Config:
         self.EXPO_FFMPEG = _env("FFMPEG")
         self.EXPO_CHROMIUM = _env("CHROMIUM", "")
         self.EXPO_PAGE_CACHE_S = _int("PAGE_CACHE_S", 60)
+        self.EXPO_TIMEZONE = _env("TIMEZONE", "Asia/Shanghai")  # an IANA zone: when each themed day begins
+        self.EXPO_STATS = _env("STATS", "1") == "1"  # 0: count no page views (the counting benchmark)
+        self.EXPO_REDIS_URL = _env("REDIS_URL", self.EXPO_BROKER_URL if self.EXPO_BROKER_URL[:5] == "redis" else None)
         self.EXPO_PAGE_CACHE_ENTRIES = _int("PAGE_CACHE_ENTRIES", 1024)
         self.EXPO_WATCHDOG_SILENCE_S = _int("WATCHDOG_SILENCE_S", 120)
         self.EXPO_QUEUE_SHORT = _env("QUEUE_SHORT", "short")

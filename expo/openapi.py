@@ -35,6 +35,28 @@ SUMMARY = {"type": "object", "properties": {
     "snippet": {"type": ["string", "null"], "description": "only with q: HTML, the hit in <mark>, the rest escaped"}}}
 
 
+DAY = {"type": "object", "required": ["slug", "name", "date", "summary", "pavilions", "works", "contests"],
+       "properties": {"slug": {"type": "string"}, "name": {"type": "string"},
+                      "date": {"type": "string", "format": "date"}, "summary": {"type": "string"},
+                      "pavilions": {"type": "array", "items": {"type": "string"}},
+                      "works": {"type": "array", "items": {"type": "string"}},
+                      "contests": {"type": "array", "items": {"type": "string"}}}}
+DAY_IN = {"type": "object", "required": ["slug", "name", "date"], "properties": {
+    **DAY["properties"], "name_en": {"type": "string"}, "summary_en": {"type": "string"},
+    "broadcast": {"type": ["string", "null"]}, "banner": {"type": ["string", "null"]}}}
+WORK = {"type": "object", "required": ["id", "title", "kind", "scenario", "topics", "media"], "properties": {
+    "id": {"type": "string"}, "title": {"type": "string"},
+    "kind": {"enum": ["video", "audio", "image", "h5", "article"]},
+    "scenario": {"enum": ["office", "daily_life", "epidemic_prevention", "other"]},
+    "topics": {"type": "array", "items": {"type": "string"}},
+    "media": {"type": "array", "items": MEDIA_REF}}}
+WORK_IN = {"type": "object", "required": ["title", "kind", "scenario"], "properties": {
+    "title": {"type": "string"}, "title_en": {"type": "string"}, "kind": WORK["properties"]["kind"],
+    "scenario": WORK["properties"]["scenario"], "topics": {"type": "array", "items": {"type": "string"}},
+    "media": {"type": "array", "items": {"type": "string"}}, "summary": {"type": "string"},
+    "summary_en": {"type": "string"}, "body": {"type": "string"}, "published": {"type": "boolean"}}}
+
+
 def _json(schema):
     return {"content": {"application/json": {"schema": schema}}}
 
@@ -63,6 +85,19 @@ def document():
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                        "schemas": {"Error": ERROR, "Draft": DRAFT, "Media": MEDIA, "Block": BLOCK}},
         "paths": {
+            "/api/v1/days": {
+                "get": _op("Themed days in date order", 200, {"type": "array", "items": DAY}, auth=False, errors=()),
+                "post": _op("Create a themed day (curators)", 201, DAY, _json(DAY_IN), errors=(400, 403, 409))},
+            "/api/v1/works": {
+                "get": _op("Published cloud-class works", 200, {"type": "object", "properties": {
+                    "items": {"type": "array", "items": WORK}, "next": {"type": ["string", "null"]}}},
+                    params=[("scenario", "query"), ("topic", "query"), ("q", "query"), ("limit", "query"),
+                            ("cursor", "query")], auth=False, errors=(400,)),
+                "post": _op("Create a work (curators)", 201, WORK, _json(WORK_IN), errors=(400, 403))},
+            "/api/v1/works/media": {"post": _op("Upload a media file for the programme (curators)", 202, MEDIA,
+                {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                 "properties": {"file": {"type": "string", "format": "binary"}, "kind": {"type": "string"}}}}}},
+                errors=(400, 403, 413, 415))},
             "/api/v1/tokens": {"post": _op(
                 "Mint an API token", 201, {"type": "object", "properties": {"token": {"type": "string"}}},
                 _json({"type": "object", "required": ["email", "password"],

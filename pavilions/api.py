@@ -22,7 +22,7 @@ def list_published():
     limit = queries.parse_limit(request.args.get("limit"))
     q = request.args.get("q")
     rows, next_cursor = queries.published(q, request.args.get("tag"), limit, request.args.get("cursor"),
-                                          kind=request.args.get("kind"))
+                                          kind=request.args.get("kind"), day=request.args.get("day"))
     covers = render.cover_urls([r for _p, r in rows])
     snippets = search.snippets(rows, q)
     items = []

@@ -1,5 +1,6 @@
 """What the public pages show changes only when a pavilion goes live, is replaced, is taken down, or is featured
-or no longer featured on the hall.
+or no longer featured on the hall; when a themed day or a cloud-class work is added or changed; and at midnight
+in the expo's time zone, when the hall features the next themed day.
 
 The page cache asks for the content generation on every anonymous request, so it is kept in memory and
 re-read from the database at most once per GENERATION_TTL_S: another web node's publication shows within that
@@ -14,8 +15,10 @@ from sqlalchemy.orm import Session
 
 from expo.extensions import db
 from pavilions.models import Pavilion
+from pavilions.programme.days_services import today
+from pavilions.programme.models_days import DayPavilion, DayWork, ThemedDay, Work
 
-CACHED_PAGES = {"tour.hall", "tour.pavilion"}
+CACHED_PAGES = {"tour.hall", "tour.pavilion", "days.day", "works.catalogue", "works.work"}
 GENERATION_TTL_S = 1.0
 _LIVE_FIELDS = ("live_revision_id", "published_at", "featured_at")
 _lock = threading.Lock()
@@ -26,7 +29,11 @@ def _read():
     stamp, live, featured, picks = db.session.execute(select(
         func.max(Pavilion.published_at), func.count(Pavilion.live_revision_id), func.max(Pavilion.featured_at),
         func.count(Pavilion.featured_at))).one()
-    return "|".join(str(v.isoformat() if hasattr(v, "isoformat") else v) for v in (stamp, live, featured, picks))
+    days, days_changed, works, works_changed = db.session.execute(select(
+        select(func.count(ThemedDay.id)).scalar_subquery(), select(func.max(ThemedDay.updated_at)).scalar_subquery(),
+        select(func.count(Work.id)).scalar_subquery(), select(func.max(Work.updated_at)).scalar_subquery())).one()
+    values = (stamp, live, featured, picks, days, days_changed, works, works_changed, today())
+    return "|".join(str(v.isoformat() if hasattr(v, "isoformat") else v) for v in values)
 
 
 def generation():
@@ -48,6 +55,9 @@ def forget():
 @event.listens_for(Session, "after_flush")
 def _note_live_changes(session, _context):
     for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, ThemedDay | DayPavilion | DayWork | Work):
+            session.info["expo_live_changed"] = True
+            return
         if isinstance(obj, Pavilion):
             state = inspect(obj)
             if obj in session.new or obj in session.deleted or any(

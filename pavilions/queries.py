@@ -11,6 +11,7 @@ from expo.errors import Invalid, NotFound
 from expo.extensions import db
 from pavilions import search
 from pavilions.models import Pavilion, Revision
+from pavilions.programme.models_days import DayPavilion, ThemedDay
 from pavilions.states import RevisionState
 
 MAX_LIMIT = 100
@@ -52,17 +53,20 @@ def _after(stamp, pavilion_id):
     return or_(Pavilion.published_at < stamp, and_(Pavilion.published_at == stamp, Pavilion.id < pavilion_id))
 
 
-def published(q=None, tag=None, limit=24, cursor=None, kind=None):
+def published(q=None, tag=None, limit=24, cursor=None, kind=None, day=None):
     """Return (pairs of (pavilion, live revision), next cursor): best match first for Q, else newest first.
 
-    TAG and KIND (a media kind the live revision has a block of) narrow the list, with or without Q.
+    TAG, KIND (a media kind the live revision has a block of) and DAY (a themed day's slug) narrow the list,
+    with or without Q.
     """
     stmt = select(Pavilion, Revision).join(Revision, Revision.id == Pavilion.live_revision_id)
     if tag:
         stmt = stmt.where(Revision.tag_index.contains(f",{tag},", autoescape=True))
     if kind:
         stmt = stmt.where(search.has_kind(kind))
-    # The themed-day filter (the programme's issue) goes here: one more where() on stmt, like tag.
+    if day:
+        stmt = stmt.where(Pavilion.id.in_(select(DayPavilion.pavilion_id).join(
+            ThemedDay, ThemedDay.id == DayPavilion.day_id).where(ThemedDay.slug == day)))
     phrase = search.normalise(q)
     if phrase:
         return _matching(stmt, phrase, limit, cursor)
