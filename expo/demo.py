@@ -204,9 +204,11 @@ def load():
     with app.app_context():
         users = ensure_users()
         loaded = sum(load_pavilion(spec, i, users) for i, spec in enumerate(PAVILIONS))
+        from pavilions.programme.contests_seed import seed_demo as seed_contests
         from pavilions.programme.days_seed import seed_demo as seed_days
 
-        seed_days(users["curator"], [spec["slug"] for spec in PAVILIONS])
+        contest_ids = seed_contests(users["curator"])
+        seed_days(users["curator"], [spec["slug"] for spec in PAVILIONS], contest_ids)
     print(f"[demo] {loaded} pavilion(s) loaded, {len(PAVILIONS) - loaded} already there. "
           f"Sign in as admin@expo.demo, curator@expo.demo or exhibitor@expo.demo with the password "
           f"'{DEMO_PASSWORD}'.", file=sys.stderr, flush=True)

@@ -85,6 +85,22 @@ def document():
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                        "schemas": {"Error": ERROR, "Draft": DRAFT, "Media": MEDIA, "Block": BLOCK}},
         "paths": {
+            "/api/v1/register": {"post": _op(
+                "Register a visitor (the answer carries an API token)", 201, obj,
+                _json({"type": "object", "required": ["email", "password", "display_name"],
+                       "properties": {"email": {"type": "string"}, "password": {"type": "string", "minLength": 8},
+                                      "display_name": {"type": "string", "maxLength": 40}}}),
+                auth=False, errors=(409, 429))},
+            "/api/v1/contests": {
+                "get": _op("Open and past contests", 200, {"type": "array", "items": obj}, auth=False, errors=()),
+                "post": _op("Create a contest (a bank id or inline questions; draw: omitted, N or [question ids])",
+                            201, obj, _json(obj), errors=(403,))},
+            "/api/v1/contests/{id}/attempts": {"post": _op("Start the one attempt", 201, obj, params=[("id", "path")],
+                                                           errors=(403, 404, 409))},
+            "/api/v1/attempts/{id}/answers": {"post": _op("Submit answers once, before the deadline", 200, obj,
+                                                          _json(obj), params=[("id", "path")], errors=(404, 409))},
+            "/api/v1/contests/{id}/leaderboard": {"get": _op("Leaderboard", 200, {"type": "array", "items": obj},
+                                                             params=[("id", "path")], auth=False, errors=(404,))},
             "/api/v1/days": {
                 "get": _op("Themed days in date order", 200, {"type": "array", "items": DAY}, auth=False, errors=()),
                 "post": _op("Create a themed day (curators)", 201, DAY, _json(DAY_IN), errors=(400, 403, 409))},

@@ -14,6 +14,9 @@ POLICY = {
     "pavilion.read": {Role.EXHIBITOR, Role.CURATOR, Role.ADMIN},
     "media.upload": {Role.EXHIBITOR, Role.ADMIN},
     "review": STAFF,
+    "contest.manage": STAFF,
+    # Curators and admins see the answers, so they never take a contest.
+    "contest.take": {Role.VISITOR, Role.EXHIBITOR},
     "users.manage": {Role.ADMIN},
 }
 

@@ -74,12 +74,12 @@ def _works(curator):
     return existing, queued
 
 
-def seed_demo(curator, pavilion_slugs):
+def seed_demo(curator, pavilion_slugs, contest_ids=(), broadcast_id=None):
     """Create the publicity week's six themed days, starting today, and the demo works; skip what exists.
 
     Each day gets the pavilions of PAVILION_SLUGS whose slug names its theme (or, failing that, one in turn),
-    and the works in turn. Waits for the demo images to be processed (a worker must be running); returns the
-    number of days created.
+    the works in turn, the contest of CONTEST_IDS in the same place (one a day) and BROADCAST_ID. Waits for the
+    demo images to be processed (a worker must be running); returns the number of days created.
     """
     works, queued = _works(curator)
     work_ids = list(works.values())
@@ -97,7 +97,8 @@ def seed_demo(curator, pavilion_slugs):
         days_services.save_day(curator, {
             "slug": slug, "date": when.isoformat(), "name": name, "name_en": name_en, "summary": summary,
             "summary_en": summary_en, "pavilions": mine, "banner": banner.id,
-            "works": work_ids[n % len(work_ids):][:2] if work_ids else []})
+            "works": work_ids[n % len(work_ids):][:2] if work_ids else [],
+            "contests": list(contest_ids)[n:n + 1], **({"broadcast": broadcast_id} if broadcast_id else {})})
         created += 1
     db.session.commit()
     for media in queued:
