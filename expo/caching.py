@@ -10,6 +10,9 @@ visitors.
   reverse-proxy cache would. An entry is used only while the site's content generation
   (``app.extensions["expo_page_generation"]``; it moves whenever a pavilion is published or taken down) is the
   one it was rendered under, and for at most EXPO_PAGE_CACHE_S seconds.
+* Every view of a counted page, served from the cache or by Flask, is handed to the statistics' counter
+  (``app.extensions["expo_page_counter"](environ, scope)``; the scope comes from
+  ``app.extensions["expo_page_scope"](request)`` and is kept with the cached page), unless EXPO_STATS is off.
 """
 import hashlib
 import threading
@@ -24,11 +27,13 @@ from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 YEAR = 31536000
 MAX_KEY = 512
 _FLAG = "expo.page_cache"
+_COUNT = "expo.count_scope"
+_COOKIES = "expo.cookies"
 _UNSHARED = {"set-cookie", "date", "server", "content-length"}
 
 
 class PageCache:
-    """A thread-safe LRU of rendered pages: key -> (generation, stored at, status, headers, body, etag)."""
+    """A thread-safe LRU of rendered pages: key -> (generation, stored at, status, headers, body, etag, scope)."""
 
     def __init__(self, size):
         self.size, self._lock, self._entries = size, threading.Lock(), OrderedDict()
@@ -44,9 +49,9 @@ class PageCache:
             self._entries.move_to_end(key)
             return entry
 
-    def put(self, key, generation, status, headers, body, etag):
+    def put(self, key, generation, status, headers, body, etag, scope=None):
         with self._lock:
-            self._entries[key] = (generation, time.monotonic(), status, headers, body, etag)
+            self._entries[key] = (generation, time.monotonic(), status, headers, body, etag, scope)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
@@ -85,6 +90,7 @@ class PageCacheMiddleware:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
             return None
         cookies = parse_cookie(environ.get("HTTP_COOKIE", "")) if environ.get("HTTP_COOKIE") else {}
+        environ[_COOKIES] = cookies  # the counter reads the `vid` from them
         if self.session_cookie in cookies or "remember_token" in cookies:
             return None
         accept = LanguageAccept(parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE", "")))
@@ -95,13 +101,23 @@ class PageCacheMiddleware:
         with self.app.app_context():
             return self.app.extensions["expo_page_generation"]()
 
+    def count(self, environ, scope):
+        """Hand a view of a counted page to the statistics (never failing the page)."""
+        counter = self.app.extensions.get("expo_page_counter")
+        if (scope is not None and counter is not None and environ.get("REQUEST_METHOD") == "GET"
+                and self.app.config.get("EXPO_STATS", True)):
+            counter(environ, scope)
+
     def __call__(self, environ, start_response):
         max_age = self.app.config["EXPO_PAGE_CACHE_S"]
         key = self.key(environ) if max_age else None
         if key is None:
-            return self.wsgi_app(environ, start_response)
+            body = self.wsgi_app(environ, start_response)
+            self.count(environ, environ.get(_COUNT))
+            return body
         entry = self.pages.get(key, self.generation(), max_age)
         if entry is not None:
+            self.count(environ, entry[6])
             return self._answer(environ, start_response, entry)
         environ[_FLAG + ".key"] = key
         captured = {}
@@ -111,6 +127,7 @@ class PageCacheMiddleware:
             return start_response(status, headers, exc_info)
 
         body = self.wsgi_app(environ, capture)
+        self.count(environ, environ.get(_COUNT))
         mark = environ.get(_FLAG)
         if mark is None or environ["REQUEST_METHOD"] != "GET" or not captured.get("status", "").startswith("200"):
             return body
@@ -119,12 +136,12 @@ class PageCacheMiddleware:
             body.close()
         headers = [(k, v) for k, v in captured["headers"] if k.lower() not in _UNSHARED]
         etag = next((v for k, v in headers if k.lower() == "etag"), None)
-        self.pages.put(key, mark, captured["status"], headers, b"".join(chunks), etag)
+        self.pages.put(key, mark, captured["status"], headers, b"".join(chunks), etag, environ.get(_COUNT))
         return chunks
 
     @staticmethod
     def _answer(environ, start_response, entry):
-        _generation, _at, status, headers, body, etag = entry
+        _generation, _at, status, headers, body, etag, _scope = entry
         if etag and parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains_raw(etag):
             start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() != "content-type"])
             return []
@@ -136,6 +153,7 @@ def install(app, locale_of):
     """Add static fingerprints, ETags and the anonymous page cache to APP; LOCALE_OF(cookie, accept) -> locale."""
     app.extensions.setdefault("expo_cached_pages", set())
     app.extensions.setdefault("expo_page_generation", lambda: None)
+    app.extensions.setdefault("expo_page_scope", lambda _request: None)
     app.extensions["expo_page_cache"] = PageCache(app.config["EXPO_PAGE_CACHE_ENTRIES"])
     app.wsgi_app = PageCacheMiddleware(app, app.wsgi_app, locale_of)
     prints = Fingerprints(app.static_folder)
@@ -166,6 +184,8 @@ def install(app, locale_of):
         if (request.method not in ("GET", "HEAD") or response.status_code != 200 or response.direct_passthrough
                 or response.mimetype != "text/html" or response.is_streamed):
             return response
+        if request.method == "GET":  # a HEAD is no view
+            request.environ[_COUNT] = app.extensions["expo_page_scope"](request)
         if not response.get_etag()[0]:
             response.add_etag()
         # A page that sets a cookie was made for one visitor (a CSRF token, a flash): never shared.

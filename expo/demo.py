@@ -196,6 +196,29 @@ def load_pavilion(spec, index, users):
     return True
 
 
+def _seed_broadcast(app, curator):
+    """Put the opening broadcast on air; the cloud class's film stands in for the streaming service's feed."""
+    from expo.extensions import db
+    from media import services as media_services
+    from media.models import Media
+    from media.states import MediaKind
+    from pavilions.programme import live_services
+    from pavilions.programme.models_live import Broadcast
+
+    existing = db.session.scalar(select(Broadcast).order_by(Broadcast.starts_at.desc()).limit(1))
+    if existing is not None:
+        return existing.id
+    video = db.session.scalar(select(Media).where(Media.kind == MediaKind.VIDEO, Media.public.is_(True)).limit(1))
+    if video is None or not video.renditions:
+        return None
+    origin = app.config["EXPO_SITE_ORIGINS"][0].rstrip("/")
+    with app.test_request_context(base_url=origin):
+        feed = media_services.rendition_url(video, "hls")
+    broadcast = live_services.seed_demo(curator, feed if feed.startswith("http") else origin + feed, video.id)
+    db.session.commit()
+    return broadcast.id
+
+
 def load():
     """Load the demo expo into the configured database and store."""
     from expo import create_app
@@ -208,7 +231,8 @@ def load():
         from pavilions.programme.days_seed import seed_demo as seed_days
 
         contest_ids = seed_contests(users["curator"])
-        seed_days(users["curator"], [spec["slug"] for spec in PAVILIONS], contest_ids)
+        broadcast = _seed_broadcast(app, users["curator"])
+        seed_days(users["curator"], [spec["slug"] for spec in PAVILIONS], contest_ids, broadcast)
     print(f"[demo] {loaded} pavilion(s) loaded, {len(PAVILIONS) - loaded} already there. "
           f"Sign in as admin@expo.demo, curator@expo.demo or exhibitor@expo.demo with the password "
           f"'{DEMO_PASSWORD}'.", file=sys.stderr, flush=True)

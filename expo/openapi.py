@@ -85,6 +85,14 @@ def document():
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
                        "schemas": {"Error": ERROR, "Draft": DRAFT, "Media": MEDIA, "Block": BLOCK}},
         "paths": {
+            "/api/v1/live": {"get": _op("The current or next broadcast", 200, obj, auth=False),
+                             "put": _op("Schedule or replace the next broadcast (curators)", 200, obj, _json(obj))},
+            "/api/v1/live/heartbeat": {"post": _op("Count a viewer of the live broadcast", 200, obj, _json(obj),
+                                                   auth=False)},
+            "/api/v1/stats": {"get": _op("Expo-wide figures", 200, obj, auth=False)},
+            "/api/v1/pavilions/{id}/stats": {"get": _op("A pavilion's figures per day (?format=csv)", 200, obj,
+                                                        params=[("id", "path"), ("format", "query")])},
+            "/api/v1/stats/play": {"post": _op("Count a media play (beacon)", 204, obj, _json(obj), auth=False)},
             "/api/v1/register": {"post": _op(
                 "Register a visitor (the answer carries an API token)", 201, obj,
                 _json({"type": "object", "required": ["email", "password", "display_name"],

@@ -227,5 +227,14 @@
     document.querySelectorAll("video[data-hls]").forEach(attachHls);
     document.querySelectorAll("video").forEach(attachStoryboard);
     document.querySelectorAll("[data-waveform]").forEach(attachWaveform);
+    // One play counted per page and item (the statistics' "media plays"); a beacon survives leaving the page.
+    document.querySelectorAll("video[data-media], audio[data-media]").forEach(function (player) {
+      player.addEventListener("play", function () {
+        if (navigator.sendBeacon) {
+          navigator.sendBeacon("/api/v1/stats/play", new Blob(
+            [JSON.stringify({ media: player.getAttribute("data-media") })], { type: "application/json" }));
+        }
+      }, { once: true });
+    });
   });
 })();
