@@ -584,3 +584,35 @@ def test_attempt_page_after_the_deadline_shows_no_questions(api, app, curator, c
     late = visitor.client.post(f"/attempts/{attempt['id']}", data={"csrf_token": csrf_from(html)})
     page = late.get_data(as_text=True)
     assert late.status_code == 409 and "ran out" in page and "<fieldset" not in page
+
+
+def test_curators_write_questions_one_by_one(app, client, curator):
+    from tests.conftest import csrf_from, login
+
+    login(client, curator)
+    page = client.get("/review/contests").get_data(as_text=True)
+    form = {"csrf_token": csrf_from(page), "op": "question", "bank_id": "", "new_bank": "Hand-written bank",
+            "kind": "multiple", "text": "Which are strong habits?", "option_a": "Reuse one password",
+            "option_b": "Turn on two-factor sign-in", "option_c": "Update apps", "correct": "B;C",
+            "explanation": "Reused passwords leak together."}
+    answer = client.post("/review/contests", data=form, follow_redirects=True)
+    assert "Added the question to “Hand-written bank”" in answer.get_data(as_text=True)
+    with app.app_context():
+        from expo.extensions import db
+        from pavilions.programme.models_contests import QuestionBank
+
+        bank = db.session.scalar(db.select(QuestionBank).where(QuestionBank.title == "Hand-written bank"))
+        assert [(q.kind, [o["correct"] for o in q.options]) for q in bank.questions] == \
+            [("multiple", [False, True, True])]
+        bank_id = bank.id
+    form.update(bank_id=bank_id, new_bank="", kind="truefalse", text="HTTPS hides the site you visit.",
+                correct="false")
+    client.post("/review/contests", data=form)
+    form.update(kind="single", text="Bad one", correct="D")  # D has no text
+    refused = client.post("/review/contests", data=form, follow_redirects=True).get_data(as_text=True)
+    assert "The question was not added" in refused and "names D" in refused
+    with app.app_context():
+        from expo.extensions import db
+        from pavilions.programme.models_contests import QuestionBank
+
+        assert len(db.session.get(QuestionBank, bank_id).questions) == 2

@@ -236,3 +236,20 @@ def test_page_views_write_nothing_to_the_database_on_the_request_path(app, api, 
         event.remove(engine, "before_cursor_execute", note)
     assert writes == []
     assert _totals(app, api)["page_views"] - before["page_views"] == 50
+
+
+def test_a_pavilions_contest_entries_reach_its_dashboard(app, api, exhibitor, curator, booth):
+    from tests.test_contests import make_contest, visitor_api
+
+    contest = make_contest(api, curator, pavilion=booth["slug"])
+    for _ in range(3):
+        player, _body = visitor_api(app)
+        assert player.post(f"/api/v1/contests/{contest['id']}/attempts").status_code == 201
+    days = _pavilion_days(api, exhibitor, booth["id"])
+    assert _sum(days, "contest_entries") == 3
+    bad = api(curator).post("/api/v1/contests", json={
+        "title": "Nowhere", "opens_at": "2026-01-01T00:00:00+00:00", "closes_at": "2027-01-01T00:00:00+00:00",
+        "time_limit_s": 60, "pavilion": "no-such-pavilion",
+        "questions": [{"kind": "truefalse", "text": "x", "options": [{"text": "T", "correct": True},
+                                                                     {"text": "F"}]}]})
+    assert_error(bad, 422, "unknown_pavilion")

@@ -112,6 +112,28 @@ def import_csv(actor, title, data):
     return _save(actor, title.strip()[:200], questions)
 
 
+def add_question(actor, bank_id, new_title, row):
+    """Add one question written in the curator's form (the CSV's columns) to bank BANK_ID, or to a new bank
+    NEW_TITLE; return the bank. A question already in use keeps its attempts: banks only grow."""
+    try:
+        kind, text, explanation, options = clean_question(_row_question(row))
+    except ValueError as error:
+        raise Invalid(f"The question was not added: {error}.", code="invalid_question") from None
+    if bank_id:
+        bank = db.session.get(QuestionBank, bank_id)
+        if bank is None:
+            raise Invalid("No question bank has this id.", code="unknown_bank")
+    else:
+        if not isinstance(new_title, str) or not new_title.strip() or len(new_title) > 200:
+            raise Invalid("Choose a bank, or give the new bank a title of 1 to 200 characters.", code="invalid_title")
+        bank = QuestionBank(title=new_title.strip(), created_by=actor.id)
+        db.session.add(bank)
+    db.session.add(Question(bank=bank, position=len(bank.questions), kind=kind, text=text, explanation=explanation,
+                            options=options))
+    db.session.flush()
+    return bank
+
+
 def _row_question(row):
     kind = (row.get("kind") or "").strip().lower()
     correct = {c.strip().lower() for c in (row.get("correct") or "").replace(",", ";").split(";") if c.strip()}

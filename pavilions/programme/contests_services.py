@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from expo.errors import Conflict, Forbidden, Invalid, NotFound
@@ -99,10 +99,23 @@ def create_contest(actor, data):
     contest = Contest(title=title, title_en=_title(data.get("title_en"), "title_en", False), bank=bank,
                       fixed_question_ids=fixed, draw_count=count, opens_at=opens_at, closes_at=closes_at,
                       time_limit_s=_int(data.get("time_limit_s"), "time_limit_s", 10, MAX_TIME_LIMIT_S),
-                      pass_score=_int(pass_score, "pass_score", 0, total), created_by=actor.id)
+                      pass_score=_int(pass_score, "pass_score", 0, total), created_by=actor.id,
+                      pavilion_id=_pavilion(data.get("pavilion")))
     db.session.add(contest)
     db.session.flush()
     return contest
+
+
+def _pavilion(value):
+    """Return the id of the published pavilion VALUE names (slug or id), or None when VALUE is empty."""
+    if value in (None, ""):
+        return None
+    from pavilions.models import Pavilion
+
+    found = db.session.scalar(select(Pavilion).where(or_(Pavilion.id == str(value), Pavilion.slug == str(value))))
+    if found is None or not found.live_revision_id:
+        raise Invalid("'pavilion' must name a published pavilion (its slug or id).", code="unknown_pavilion")
+    return found.id
 
 
 def _bank(actor, data, title):

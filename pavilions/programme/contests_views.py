@@ -211,8 +211,11 @@ def manage():
             db.session.rollback()
             flash(error.message, "error")
             status = error.status
+    from pavilions.queries import published_for_curators
+
     return render_template("programme/contest_manage.html", form=form, errors=errors,
                            banks=contests.banks(), contests=contests.all_contests(),
+                           pavilions=published_for_curators(),
                            columns=", ".join(contests_banks.CSV_COLUMNS)), status
 
 
@@ -227,8 +230,15 @@ def _manage_action(actor):
         flash(_("Imported %(count)d questions into “%(title)s”.", count=len(bank.questions), title=bank.title),
               "info")
         return
+    if request.form.get("op") == "question":
+        fields = ("kind", "text", "correct", "explanation", *(f"option_{letter}" for letter in contests_banks.LETTERS))
+        bank = contests_banks.add_question(actor, request.form.get("bank_id"), request.form.get("new_bank"),
+                                           {name: request.form.get(name, "") for name in fields})
+        flash(_("Added the question to “%(title)s”.", title=bank.title), "info")
+        return
     draw = request.form.get("draw", "").strip()
     contest = contests.create_contest(actor, {
+        "pavilion": request.form.get("pavilion") or None,
         "title": request.form.get("title"), "title_en": request.form.get("title_en") or None,
         "bank_id": request.form.get("bank_id"), "opens_at": request.form.get("opens_at"),
         "closes_at": request.form.get("closes_at"), "draw": int(draw) if draw.isdigit() else None,

@@ -54,6 +54,8 @@ class Contest(db.Model):
     closes_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     time_limit_s: Mapped[int] = mapped_column(Integer)
     pass_score: Mapped[int] = mapped_column(Integer)
+    # The pavilion that hosts the contest (its exhibitor's dashboard counts the entries), if any.
+    pavilion_id: Mapped[str | None] = mapped_column(ForeignKey("pavilions.id"), nullable=True, index=True)
     created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
