@@ -1,7 +1,7 @@
 """The pavilion API: public reads, the owner's draft, uploads, submission and review."""
 from flask import Blueprint, jsonify, request, url_for
 
-from expo.errors import Invalid
+from expo.bodies import json_object
 from expo.extensions import db
 from expo.permissions import current_actor, require
 from media import services as media_services
@@ -10,11 +10,6 @@ from pavilions import form_uploads, permissions, queries, render, search, servic
 api = Blueprint("pavilions_api", __name__, url_prefix="/api/v1")
 
 
-def _json_body():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("Send a JSON object with Content-Type: application/json.", code="invalid_body")
-    return body
 
 
 @api.get("/pavilions")
@@ -44,7 +39,7 @@ def show_published(slug):
 @api.post("/pavilions")
 @require("pavilion.create")
 def create():
-    body = _json_body()
+    body = json_object()
     pavilion = services.create_pavilion(current_actor(), body.get("name"), body.get("slug"), body.get("summary"))
     db.session.commit()
     return jsonify({"id": pavilion.id, "slug": pavilion.slug, "status": str(pavilion.status)}), 201
@@ -59,7 +54,7 @@ def read_draft(pavilion_id):
 @api.put("/pavilions/<pavilion_id>/draft")
 @require("pavilion.edit")
 def write_draft(pavilion_id):
-    body = _json_body()
+    body = json_object()
     pavilion = permissions.for_edit(current_actor(), pavilion_id)
     services.save_draft(pavilion, current_actor(), body, body.get("version"))
     db.session.commit()
@@ -99,7 +94,7 @@ def review_queue():
 @api.post("/reviews/<revision_id>")
 @require("review")
 def decide(revision_id):
-    body = _json_body()
+    body = json_object()
     revision = permissions.revision_for_review(current_actor(), revision_id)
     services.decide(revision, current_actor(), body.get("decision"), body.get("reason"))
     db.session.commit()

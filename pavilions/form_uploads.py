@@ -9,9 +9,8 @@ from media.storage import get_storage
 from pavilions import permissions
 
 
-def receive(actor, pavilion_id=None, check_csrf=False, fields=None):
-    """Stream the request's multipart `file` into a new media item of ACTOR's pavilion; the caller commits.
-    FIELDS, a dict, receives the form's other fields."""
+def _open(check_csrf):
+    """Open the request's streamed multipart form at its `file`; return (form, file stream)."""
     form = StreamedForm(request.stream, request.content_type)
     upload = form.next_file()
     if check_csrf:
@@ -22,6 +21,22 @@ def receive(actor, pavilion_id=None, check_csrf=False, fields=None):
                               "again.", code="csrf_failed") from None
     if upload is None:
         raise Invalid("Send the file in a multipart form field named 'file'.", code="file_required")
+    return form, upload
+
+
+def receive_for(actor, holder, check_csrf=False):
+    """Stream the request's `file` into a new media item held by HOLDER (not a pavilion: the programme's
+    uploads); the caller commits."""
+    form, upload = _open(check_csrf)
+    media = media_services.ingest(upload, form.filename, actor, holder, form.fields.get("kind") or None)
+    form.finish()
+    return media
+
+
+def receive(actor, pavilion_id=None, check_csrf=False, fields=None):
+    """Stream the request's multipart `file` into a new media item of ACTOR's pavilion; the caller commits.
+    FIELDS, a dict, receives the form's other fields."""
+    form, upload = _open(check_csrf)
     pavilion_id = pavilion_id or form.fields.get("pavilion_id")
     # Fields sent before the file are checked before any byte is stored; a pavilion named after it, afterwards.
     pavilion = permissions.for_edit(actor, pavilion_id) if pavilion_id else None

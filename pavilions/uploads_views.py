@@ -6,7 +6,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from expo import errors
-from expo.errors import DomainError, Invalid
+from expo.bodies import json_object
+from expo.errors import DomainError
 from expo.extensions import db
 from expo.permissions import current_actor, require
 from media import multipart
@@ -20,13 +21,6 @@ web = Blueprint("uploads", __name__, url_prefix="/studio", template_folder="temp
 KINDS = ("image", "panorama", "video", "audio", "captions", "h5")
 
 
-def _json_body(optional=False):
-    body = request.get_json(silent=True)
-    if body is None and optional:
-        return {}
-    if not isinstance(body, dict):
-        raise Invalid("Send a JSON object with Content-Type: application/json.", code="invalid_body")
-    return body
 
 
 def _queued(media):
@@ -71,7 +65,7 @@ def _abort(upload):
 @api.post("/uploads")
 @require("media.upload")
 def start():
-    body = _json_body()
+    body = json_object()
     return _start(body.get("pavilion_id"), body)
 
 
@@ -85,7 +79,7 @@ def show(upload_id):
 @require("media.upload")
 def complete(upload_id):
     upload = multipart.get_owned(upload_id, current_actor())
-    return _complete(upload, _json_body(optional=True))
+    return _complete(upload, json_object(optional=True))
 
 
 @api.delete("/uploads/<upload_id>")
@@ -109,7 +103,7 @@ def page(pavilion_id):
 @web.post("/pavilions/<pavilion_id>/uploads")
 @require("media.upload")
 def web_start(pavilion_id):
-    return _start(pavilion_id, _json_body())
+    return _start(pavilion_id, json_object())
 
 
 @web.get("/pavilions/<pavilion_id>/uploads/<upload_id>")
@@ -122,7 +116,7 @@ def web_show(pavilion_id, upload_id):
 @require("media.upload")
 def web_complete(pavilion_id, upload_id):
     upload = multipart.get_owned(upload_id, current_actor(), pavilion_id)
-    return _complete(upload, _json_body(optional=True))
+    return _complete(upload, json_object(optional=True))
 
 
 @web.delete("/pavilions/<pavilion_id>/uploads/<upload_id>")

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from expo import accounts, ratelimit
 from expo.auth import safe_next
+from expo.bodies import json_object
 from expo.errors import DomainError, Invalid
 from expo.extensions import db
 from expo.permissions import Unauthenticated, current_actor, require, require_login
@@ -22,11 +23,6 @@ class PostForm(FlaskForm):
     """Carries the CSRF token; the fields are read from the form."""
 
 
-def _json_body():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("Send a JSON object with Content-Type: application/json.", code="invalid_body")
-    return body
 
 
 def _signed_in():
@@ -54,7 +50,7 @@ def _listed(contest):
 
 @api.post("/register")
 def api_register():
-    body = _json_body()
+    body = json_object()
     user = registration.register(body.get("email"), body.get("password"), body.get("display_name"),
                                  request.remote_addr)
     token = accounts.mint_token(user)
@@ -71,7 +67,7 @@ def api_contests():
 @api.post("/contests")
 @require("contest.manage")
 def api_create_contest():
-    contest = contests.create_contest(current_actor(), _json_body())
+    contest = contests.create_contest(current_actor(), json_object())
     db.session.commit()
     return jsonify({**_listed(contest), "bank_id": contest.bank_id, "pass_score": contest.pass_score}), 201
 
@@ -86,7 +82,7 @@ def api_start(contest_id):
 def api_answers(attempt_id):
     actor = _signed_in()
     attempt = contests.attempt_for(actor, attempt_id)
-    contests.submit(attempt, actor, _json_body().get("answers"))
+    contests.submit(attempt, actor, json_object().get("answers"))
     db.session.commit()
     return jsonify(contests.scored(attempt))
 

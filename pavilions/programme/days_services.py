@@ -10,7 +10,7 @@ from expo.extensions import db, utcnow
 from media import services as media_services
 from media.states import MediaKind
 from pavilions.models import Pavilion, Revision
-from pavilions.programme import works_services
+from pavilions.programme import fields, works_services
 from pavilions.programme.models_days import PROGRAMME_HOLDER, DayPavilion, DayWork, ThemedDay, Work
 from pavilions.services import SLUG_RE
 
@@ -22,16 +22,9 @@ def today():
     return datetime.now(ZoneInfo(current_app.config.get("EXPO_TIMEZONE", "Asia/Shanghai"))).date()
 
 
+
 def _text(data, field, limit, required=False):
-    value = data.get(field)
-    if value is not None and not isinstance(value, str):
-        raise Invalid(f"'{field}' must be text.", code=f"invalid_{field}")
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(f"A themed day needs a '{field}'.", code=f"{field}_required")
-    if len(value) > limit:
-        raise Invalid(f"'{field}' is longer than {limit:,} characters.", code=f"{field}_too_long")
-    return value
+    return fields.text(data, field, limit, required, "A themed day")
 
 
 def _date(value):

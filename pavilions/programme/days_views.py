@@ -3,7 +3,8 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from expo.errors import DomainError, Invalid
+from expo.bodies import json_object
+from expo.errors import DomainError
 from expo.extensions import db
 from expo.permissions import current_actor, require
 from pavilions import queries, render
@@ -17,11 +18,6 @@ class DayForm(FlaskForm):
     """Carries the CSRF token; the fields are read from the form."""
 
 
-def _json_body():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("Send a JSON object with Content-Type: application/json.", code="invalid_body")
-    return body
 
 
 @api.get("/days")
@@ -32,7 +28,7 @@ def list_days():
 @api.post("/days")
 @require("review")
 def create_day():
-    day = days_services.save_day(current_actor(), _json_body())
+    day = days_services.save_day(current_actor(), json_object())
     db.session.commit()
     return jsonify(days_services.api_list([day])[0]), 201
 

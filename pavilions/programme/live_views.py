@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from expo import security
+from expo.bodies import json_object
 from expo.errors import DomainError, Invalid
 from expo.extensions import db
 from expo.permissions import current_actor, require
@@ -35,11 +36,6 @@ def view(broadcast):
             "replay": broadcast.replay_media_id, "viewers_now": viewers_now, "participants_total": total}
 
 
-def _body():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("Send a JSON object with Content-Type: application/json.", code="invalid_body")
-    return body
 
 
 @api.get("/live")
@@ -50,7 +46,7 @@ def current():
 @api.put("/live")
 @require("review")
 def schedule():
-    broadcast, created = live_services.schedule(current_actor(), _body())
+    broadcast, created = live_services.schedule(current_actor(), json_object())
     db.session.commit()
     return jsonify(view(broadcast)), 201 if created else 200
 

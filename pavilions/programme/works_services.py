@@ -14,6 +14,7 @@ from media import services as media_services
 from media.models import Media
 from media.states import MediaKind
 from pavilions.blocks import sanitise_html
+from pavilions.programme import fields
 from pavilions.programme.models_days import PROGRAMME_HOLDER, ThemedDay, Work
 
 KINDS = ("video", "audio", "image", "h5", "article")
@@ -27,16 +28,9 @@ MEDIA_OF = {"video": MediaKind.VIDEO, "audio": MediaKind.AUDIO, "image": MediaKi
             "article": MediaKind.IMAGE}
 
 
+
 def _text(data, field, limit, required=False):
-    value = data.get(field)
-    if value is not None and not isinstance(value, str):
-        raise Invalid(f"'{field}' must be text.", code=f"invalid_{field}")
-    value = (value or "").strip()
-    if required and not value:
-        raise Invalid(f"A work needs a '{field}'.", code=f"{field}_required")
-    if len(value) > limit:
-        raise Invalid(f"'{field}' is longer than {limit:,} characters.", code=f"{field}_too_long")
-    return value
+    return fields.text(data, field, limit, required, "A work")
 
 
 def clean_topics(value):

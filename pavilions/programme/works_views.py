@@ -7,14 +7,13 @@ import click
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import ValidationError, validate_csrf
 
-from expo.errors import DomainError, Invalid
+from expo.bodies import json_object
+from expo.errors import DomainError
 from expo.extensions import csrf, db
-from expo.formstream import StreamedForm
 from expo.permissions import current_actor, require
 from media import services as media_services
-from pavilions import queries
+from pavilions import form_uploads, queries
 from pavilions.programme import works_services
 from pavilions.programme.models_days import PROGRAMME_HOLDER
 
@@ -26,11 +25,6 @@ class WorkForm(FlaskForm):
     """Carries the CSRF token; the fields are read from the form."""
 
 
-def _json_body():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("Send a JSON object with Content-Type: application/json.", code="invalid_body")
-    return body
 
 
 def _page_args():
@@ -50,7 +44,7 @@ def list_works():
 @api.post("/works")
 @require("review")
 def create_work():
-    work = works_services.create_work(current_actor(), _json_body())
+    work = works_services.create_work(current_actor(), json_object())
     db.session.commit()
     item = works_services.api_item(work, works_services.expand_media([work])[work.id])
     return jsonify({**item, "published": work.published}), 201
@@ -58,20 +52,7 @@ def create_work():
 
 def _receive(check_csrf):
     """Stream the request's multipart `file` into a new programme media item; the caller commits."""
-    form = StreamedForm(request.stream, request.content_type)
-    upload = form.next_file()
-    if check_csrf:
-        try:
-            validate_csrf(request.headers.get("X-CSRFToken") or form.fields.get("csrf_token"))
-        except ValidationError:
-            raise DomainError("The page expired or the request came from another site; reload the page and try "
-                              "again.", code="csrf_failed") from None
-    if upload is None:
-        raise Invalid("Send the file in a multipart form field named 'file'.", code="file_required")
-    media = media_services.ingest(upload, form.filename, current_actor(), PROGRAMME_HOLDER,
-                                  form.fields.get("kind") or None)
-    form.finish()
-    return media
+    return form_uploads.receive_for(current_actor(), PROGRAMME_HOLDER, check_csrf)
 
 
 @api.post("/works/media")
