@@ -263,3 +263,10 @@ def login(client, user):
                                          "csrf_token": csrf_from(page.get_data(as_text=True))})
     assert answer.status_code == 302, answer.get_data(as_text=True)
     return answer
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test of a `*_browser.py` module `browser` (they drive Debian's Chromium)."""
+    for item in items:
+        if item.path.name.endswith("_browser.py"):
+            item.add_marker(pytest.mark.browser)

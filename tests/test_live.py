@@ -233,3 +233,15 @@ def test_the_demo_seed_puts_a_broadcast_on_air(app, api, curator, moment):
     current = api().get("/api/v1/live").get_json()
     assert current["status"] == "live" and current["hls_url"] == STREAM
 
+
+
+def test_a_viewers_own_heartbeat_answer_counts_them_before_any_flush(app, api, curator, moment):
+    _schedule(api, curator, moment.base + timedelta(minutes=1))
+    moment(120)
+    assert api().get("/api/v1/live").get_json()["viewers_now"] == 0  # fills the short-lived count cache
+    first = api().post("/api/v1/live/heartbeat", json={"viewer": secrets.token_hex(8)}).get_json()
+    assert first == {"viewers_now": 1, "participants_total": 1}  # not yet written: still counted
+    second = api().post("/api/v1/live/heartbeat", json={"viewer": secrets.token_hex(8)}).get_json()
+    assert second == {"viewers_now": 2, "participants_total": 2}
+    _flush(app)
+    assert api().get("/api/v1/live").get_json()["participants_total"] == 2  # written once, counted once

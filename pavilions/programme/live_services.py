@@ -170,6 +170,7 @@ def heartbeat(broadcast, viewer, address):
     else:
         with _lock:
             _pending[(broadcast.id, viewer)] = now
+            _counted.pop(broadcast.id, None)  # the answer to this beat must include this viewer
             full = len(_pending) > MAX_PENDING
         if full:
             flush(current_app)
@@ -194,9 +195,20 @@ def counts(broadcast):
     by = LiveViewer.broadcast_id == broadcast.id
     viewers_now, total = db.session.execute(select(
         func.count().filter(LiveViewer.last_seen >= now - WINDOW_S), func.count()).where(by)).one()
+    viewers_now, total = int(viewers_now or 0), int(total or 0)
+    # Heartbeats still in this process's buffer (written within FLUSH_S) count too: a viewer's own first beat
+    # must show them watching. Those the database holds already are counted once.
+    with _lock:
+        waiting = {v: seen for (b, v), seen in _pending.items() if b == broadcast.id}
+    if waiting:
+        stored = dict(db.session.execute(select(LiveViewer.viewer, LiveViewer.last_seen)
+                                         .where(by, LiveViewer.viewer.in_(list(waiting)))).all())
+        total += sum(1 for v in waiting if v not in stored)
+        viewers_now += sum(1 for v, seen in waiting.items()
+                           if seen >= now - WINDOW_S and not (v in stored and stored[v] >= now - WINDOW_S))
     if len(_counted) > 100:
         _counted.clear()
-    _counted[broadcast.id] = (now, (int(viewers_now or 0), int(total or 0)))
+    _counted[broadcast.id] = (now, (viewers_now, total))
     return _counted[broadcast.id][1]
 
 
