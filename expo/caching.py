@@ -15,6 +15,7 @@ visitors.
   ``app.extensions["expo_page_scope"](request)`` and is kept with the cached page), unless EXPO_STATS is off.
 """
 import hashlib
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -24,6 +25,8 @@ from flask import g, request
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 
+log = logging.getLogger(__name__)
+_NEVER_CACHED = ("/static/", "/media/", "/api/")
 YEAR = 31536000
 MAX_KEY = 512
 _FLAG = "expo.page_cache"
@@ -89,6 +92,8 @@ class PageCacheMiddleware:
         """The cache key of an anonymous request, or None when the visitor has a session or a token."""
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
             return None
+        if environ.get("PATH_INFO", "").startswith(_NEVER_CACHED):  # files and JSON: no page of ours
+            return None
         cookies = parse_cookie(environ.get("HTTP_COOKIE", "")) if environ.get("HTTP_COOKIE") else {}
         environ[_COOKIES] = cookies  # the counter reads the `vid` from them
         if self.session_cookie in cookies or "remember_token" in cookies:
@@ -115,7 +120,14 @@ class PageCacheMiddleware:
             body = self.wsgi_app(environ, start_response)
             self.count(environ, environ.get(_COUNT))
             return body
-        entry = self.pages.get(key, self.generation(), max_age)
+        try:
+            generation = self.generation()
+        except Exception:  # noqa: BLE001 - the database is unreachable: the app answers (with its error page)
+            log.warning("page cache: no content generation; answering without the cache", exc_info=True)
+            body = self.wsgi_app(environ, start_response)
+            self.count(environ, environ.get(_COUNT))
+            return body
+        entry = self.pages.get(key, generation, max_age)
         if entry is not None:
             self.count(environ, entry[6])
             return self._answer(environ, start_response, entry)

@@ -84,3 +84,15 @@ def test_signed_in_pages_are_private_and_never_cached(app, api, client, exhibito
     # An anonymous visitor of the same address gets a page without the signed-in visitor's header.
     anonymous = app.test_client().get("/?limit=7").get_data(as_text=True)
     assert exhibitor.email not in anonymous
+
+
+def test_an_unreachable_database_gives_the_apps_error_page_not_a_crash(app, monkeypatch):
+    def down():
+        raise RuntimeError("database unreachable")
+
+    monkeypatch.setitem(app.extensions, "expo_page_generation", down)
+    answer = app.test_client().get("/?limit=3")  # the view itself still works on the test database
+    assert answer.status_code == 200 and "Traceback" not in answer.get_data(as_text=True)
+    static = app.test_client().get("/static/css/expo.css")  # never looked up in the cache
+    assert static.status_code == 200
+    static.close()
