@@ -25,44 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_pages import WEB_WORKERS, get, start_demo  # noqa: E402
-
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
-
-
-def _load(port, path, seconds, counter):
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Accept-Language": "zh-CN,zh;q=0.9", "Accept-Encoding": "identity", "User-Agent": BROWSER,
-               "Cookie": f"vid={secrets.token_hex(16)}"}
-    done = 0
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        conn.request("GET", path, headers=headers)
-        answer = conn.getresponse()
-        answer.read()
-        if answer.status != 200:
-            raise SystemExit(f"GET {path} answered {answer.status}")
-        done += 1
-    with counter.get_lock():
-        counter.value += done
-
-
-def rps(port, path, seconds, connections):
-    """Requests per second over SECONDS from CONNECTIONS browsers, each in its own process."""
-    import multiprocessing
-
-    warm = multiprocessing.Value("i", 0)
-    _load(port, path, 0.5, warm)  # warm: the first render fills the page cache
-    counter = multiprocessing.Value("i", 0)
-    workers = [multiprocessing.Process(target=_load, args=(port, path, seconds, counter)) for _ in range(connections)]
-    started = time.monotonic()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return counter.value / (time.monotonic() - started), counter.value + warm.value
+from bench_pages import BROWSER, WEB_WORKERS, get, rps, start_demo  # noqa: E402
 
 
 def start_web(data, counting):
@@ -121,7 +84,7 @@ def main():
                 measured = {}
                 order = (("off", plain_port), ("on", port))
                 for label, where in order if _round % 2 == 0 else order[::-1]:  # alternate: drift cancels out
-                    measured[label], done = rps(where, path, args.seconds, args.connections)
+                    measured[label], done = rps(where, path, args.seconds, args.connections, browser=True)
                     sent += done if label == "on" else 0
                     best[label] = max(best[label], measured[label])
                 pairs.append(measured["on"] / measured["off"])

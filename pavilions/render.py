@@ -1,5 +1,5 @@
 """Turn stored blocks into their published form: media ids become media descriptions."""
-from flask import current_app
+from flask import current_app, g
 
 from media import services as media_services
 from pavilions.blocks import media_refs
@@ -84,8 +84,6 @@ def _language_of(text):
 def localized(obj, field):
     """Return OBJ's FIELD in the visitor's language, with the `lang` of what is returned: the English variant
     (FIELD_en) for English visitors when there is one, else the main (Chinese-first) text, else the English."""
-    from flask import g
-
     get = obj.get if isinstance(obj, dict) else lambda name, default="": getattr(obj, name, default)
     main, english = get(field, "") or "", get(f"{field}_en", "") or ""
     if g.get("lang") == "en" and english or not main:
