@@ -56,6 +56,8 @@ class Config:
         self.SECRET_KEY = _secret_key(directory)
         self.SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{directory / 'expo.sqlite'}")
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # How long a statement waits for another connection's lock before the request answers 503 (see extensions).
+        self.EXPO_DB_LOCK_TIMEOUT_S = float(_env("DB_LOCK_TIMEOUT_S", 15))
         self.EXPO_BROKER_URL = _env("BROKER_URL", f"sqla+sqlite:///{directory / 'broker.sqlite'}")
         store = store_settings(directory)
         self.EXPO_S3_ENDPOINT = store["endpoint"]
@@ -103,6 +105,7 @@ class Config:
         self.EXPO_LOGIN_LIMIT = _int("LOGIN_LIMIT", 10)
         self.EXPO_LOGIN_WINDOW_S = _int("LOGIN_WINDOW_S", 300)
         self.EXPO_SECURE_COOKIES = _env("SECURE_COOKIES", "0") == "1"
+        self.EXPO_TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)  # proxies in front whose X-Forwarded-For counts
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.EXPO_SECURE_COOKIES

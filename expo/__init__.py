@@ -29,12 +29,14 @@ def _config():
 def create_app(settings=None):
     """Build the Flask app: extensions, blueprints, security headers, error pages, CLI."""
     from expo import caching, cli, errors, jobs, security
-    from expo.extensions import babel, csrf, db, login_manager, migrate
+    from expo.extensions import babel, bind_lock_timeout, csrf, db, login_manager, migrate
 
     app = Flask(__name__, static_folder=str(ROOT / "static"), static_url_path="/static")
     app.config.from_object(settings or _config())
     logging.basicConfig(level=app.config["EXPO_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     db.init_app(app)
+    with app.app_context():
+        bind_lock_timeout(app)
     # The search index (pavilions/search.py) is made by its migration, not the models: autogenerate leaves it be.
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      include_name=lambda name, type_, _parents: not (type_ == "table"
@@ -63,6 +65,13 @@ def create_app(settings=None):
         g.lang = _locale()
 
     caching.install(app, choose_locale)
+    if app.config.get("EXPO_TRUSTED_PROXIES"):
+        # Behind N proxies (a CDN, a load balancer) the visitor's address is in X-Forwarded-For: rate limits and
+        # counters then see visitors, not the proxy. Never on by default: a direct client could forge the header.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["EXPO_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)
     return app
 
 
@@ -87,7 +96,8 @@ def _register_blueprints(app, csrf):
         app.register_blueprint(part.bp)
     for blueprint in (auth.api, media_views.api, pavilion_api.api, uploads_views.api, *(p.api for p in parts)):
         csrf.exempt(blueprint)
-        blueprint.before_request(auth.load_bearer)
+        # On the app, keyed by blueprint, so that create_app can build a second app (the API fuzz test does).
+        app.before_request_funcs.setdefault(blueprint.name, []).append(auth.load_bearer)
         app.register_blueprint(blueprint)
     # These read their body as a stream and check the CSRF token themselves: the global check would spool it to disk.
     csrf.exempt("pavilions.views_studio.upload")

@@ -60,16 +60,23 @@ def get_user(email):
 
 
 def authenticate(email, password, address):
-    """Return the user for these credentials, rate-limited per account and per address."""
+    """Return the user for these credentials, rate-limited per address and per account and address."""
     email = normalise_email(email)
     limit, window = current_app.config["EXPO_LOGIN_LIMIT"], current_app.config["EXPO_LOGIN_WINDOW_S"]
     wait = f"Too many sign-in attempts; wait {window // 60} minutes and try again."
+    # Every attempt from an address counts: one password sprayed over many accounts runs out here.
     ratelimit.hit(f"login-ip:{address}", limit * 3, window, wait)
-    if ratelimit.peek(f"login-fail:{email}", window) >= limit:
+    # Failures lock an account for the address that made them only, so an attacker hammering an account cannot
+    # lock its owner out from elsewhere. Once the account draws failures from many addresses (a distributed
+    # attack), each address keeps only a couple of tries, so the owner signs in and the attackers barely guess.
+    account = f"login-fail:{hashlib.sha256(email.encode()).hexdigest()[:32]}"  # a long e-mail fits the key
+    allowance = limit if ratelimit.peek(account, window) < limit * 10 else max(1, limit // 5)
+    if ratelimit.peek(f"{account}|{address}", window) >= allowance:
         raise ratelimit.RateLimited(wait)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if not _verify(user.password_hash if user else _DUMMY_HASH, password) or not user or not user.active:
-        ratelimit.hit(f"login-fail:{email}", limit * 10, window, wait)
+        ratelimit.count(f"{account}|{address}", window)
+        ratelimit.count(account, window)
         raise Invalid(BAD_LOGIN, code="bad_credentials", status=401)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

@@ -10,6 +10,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from expo import accounts, ratelimit
+from expo.bodies import json_object
 from expo.errors import DomainError, Invalid
 from expo.extensions import db, login_manager
 from expo.models import User
@@ -47,6 +48,9 @@ def load_bearer():
 
 def safe_next(target):
     """Return TARGET if it is a path on this site, else the hall."""
+    # Browsers drop tabs and newlines from a Location ('/\t/evil' becomes '//evil'); a header cannot hold CR/LF.
+    if target and any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return url_for("tour.hall")
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
@@ -86,7 +90,7 @@ def logout():
 
 @api.post("/tokens")
 def create_token():
-    body = request.get_json(silent=True) or {}
+    body = json_object()
     if not isinstance(body.get("email"), str) or not isinstance(body.get("password"), str):
         raise Invalid("Send a JSON body with 'email' and 'password'.", code="invalid_body")
     ratelimit.hit(f"token-ip:{request.remote_addr}", 30, 300, "Too many token requests; wait 5 minutes.")

@@ -9,7 +9,8 @@ visitors.
   the app set (CSP included). A WSGI middleware answers later anonymous requests for them before Flask runs, as a
   reverse-proxy cache would. An entry is used only while the site's content generation
   (``app.extensions["expo_page_generation"]``; it moves whenever a pavilion is published or taken down) is the
-  one it was rendered under, and for at most EXPO_PAGE_CACHE_S seconds.
+  one it was rendered under, and for at most EXPO_PAGE_CACHE_S seconds. While the database cannot tell the
+  generation (locked or restarting), an entry of that age is served whatever its generation (stale if error).
 * Every view of a counted page, served from the cache or by Flask, is handed to the statistics' counter
   (``app.extensions["expo_page_counter"](environ, scope)``; the scope comes from
   ``app.extensions["expo_page_scope"](request)`` and is kept with the cached page), unless EXPO_STATS is off.
@@ -51,6 +52,12 @@ class PageCache:
                 return None
             self._entries.move_to_end(key)
             return entry
+
+    def get_stale(self, key, max_age):
+        """Return the entry for KEY if it is younger than MAX_AGE, whatever generation it was rendered under."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry if entry is not None and time.monotonic() - entry[1] <= max_age else None
 
     def put(self, key, generation, status, headers, body, etag, scope=None):
         with self._lock:
@@ -122,7 +129,13 @@ class PageCacheMiddleware:
             return body
         try:
             generation = self.generation()
-        except Exception:  # noqa: BLE001 - the database is unreachable: the app answers (with its error page)
+        except Exception:  # noqa: BLE001 - the database is unreachable (locked, restarting)
+            # Stale if error: a page rendered less than EXPO_PAGE_CACHE_S ago is still the best answer we have.
+            entry = self.pages.get_stale(key, max_age)
+            if entry is not None:
+                log.warning("page cache: no content generation; serving the cached %s", key)
+                self.count(environ, entry[6])
+                return self._answer(environ, start_response, entry)
             log.warning("page cache: no content generation; answering without the cache", exc_info=True)
             body = self.wsgi_app(environ, start_response)
             self.count(environ, environ.get(_COUNT))

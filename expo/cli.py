@@ -70,6 +70,24 @@ def create_token(email):
     click.echo(token)
 
 
+@token_cli.command("revoke")
+@click.argument("email")
+def revoke_tokens(email):
+    """Revoke every API token of a user (rotation: mint a new one after); their sign-ins are untouched."""
+    from sqlalchemy import update
+
+    from expo.models import ApiToken
+
+    try:
+        user = accounts.get_user(email)
+    except DomainError as error:
+        _fail(error.message)
+    revoked = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+                                 .values(revoked=True)).rowcount
+    db.session.commit()
+    click.echo(f"Revoked {revoked} token(s) of {user.email}.")
+
+
 @media_cli.command("reprocess")
 @click.argument("media_id")
 def reprocess(media_id):

@@ -1,7 +1,8 @@
 """Domain errors, and the one place that maps them to HTTP answers."""
 import logging
 
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -12,6 +13,7 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    retry_after = None  # seconds, for a refusal that a later try may overcome (sent as Retry-After)
 
     def __init__(self, message, code=None, status=None):
         super().__init__(message)
@@ -51,7 +53,13 @@ class RateLimited(DomainError):
 
 
 class Unavailable(DomainError):
-    status, code = 503, "unavailable"
+    status, code, retry_after = 503, "unavailable", 30
+
+
+STORE_DOWN = ("store_unavailable", "The media store cannot be reached right now; nothing was stored, so try "
+              "again in a minute.", 30)
+DATABASE_DOWN = ("database_unavailable", "The database is busy or restarting; nothing was changed, so try again "
+                 "in a few seconds.", 5)
 
 
 HTTP_CODES = {
@@ -83,12 +91,43 @@ def error_response(status, code, message):
     return render_template(template, status=status, message=message), status
 
 
+def transient(error):
+    """Return (code, message, retry_after) if ERROR is an outage a later try may overcome, else None.
+
+    An unreachable store, a database that is locked past its timeout, restarting or out of connections: the
+    request changed nothing (its transaction is rolled back), so the person can simply send it again."""
+    from sqlalchemy import exc
+
+    from media.storage import StoreUnavailable
+
+    if isinstance(error, StoreUnavailable):
+        return STORE_DOWN
+    if isinstance(error, exc.OperationalError | exc.TimeoutError | exc.DisconnectionError) or (
+            isinstance(error, exc.DBAPIError) and error.connection_invalidated):
+        return DATABASE_DOWN
+    return None
+
+
+def unavailable_response(code, message, retry_after):
+    """A 503 in the contract's shape (or the friendly page) that tells clients when to try again."""
+    try:
+        response = make_response(error_response(503, code, message))
+    except Exception:  # noqa: BLE001 - the page itself needs the database (the signed-in user): answer plainly
+        log.warning("the error page could not be rendered; answering in plain HTML", exc_info=True)
+        response = make_response(f"<!doctype html><title>503</title><h1>503</h1><p>{escape(message)}</p>", 503)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def register_error_handlers(app):
-    """Map domain errors, HTTP errors and crashes to answers without stack traces."""
+    """Map domain errors, HTTP errors, outages and crashes to answers without stack traces."""
 
     @app.errorhandler(DomainError)
     def _domain(error):
-        return error_response(error.status, error.code, error.message)
+        response = make_response(error_response(error.status, error.code, error.message))
+        if error.retry_after:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error):
@@ -105,6 +144,16 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def _crash(error):
+        outage = transient(error)
+        if outage is not None:
+            from expo.extensions import db
+
+            try:
+                db.session.rollback()  # the failed transaction must not leak into the error page's own queries
+            except Exception:  # noqa: BLE001 - a dead connection cannot roll back; the session is discarded anyway
+                log.warning("rolling back after an outage failed", exc_info=True)
+            log.warning("%s on %s %s: %s", outage[0], request.method, request.path, error)
+            return unavailable_response(*outage)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         code, message = HTTP_CODES[500]
         return error_response(500, code, message)

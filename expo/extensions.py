@@ -50,3 +50,23 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.execute("PRAGMA busy_timeout=15000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def bind_lock_timeout(app):
+    """Make the app's connections give up waiting for a lock after EXPO_DB_LOCK_TIMEOUT_S (read at each connect).
+
+    Without it a PostgreSQL statement waits for a lock for ever, and a request with it; the error that ends the
+    wait becomes a 503 that says to try again (expo.errors.transient)."""
+    engine = db.engines[None]
+
+    def timeout_ms():
+        return max(1, int(app.config["EXPO_DB_LOCK_TIMEOUT_S"] * 1000))
+
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _busy(dbapi_connection, _record):  # runs after _sqlite_pragmas, which every engine gets
+            dbapi_connection.execute(f"PRAGMA busy_timeout={timeout_ms()}")
+    elif engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "do_connect")
+        def _lock_timeout(_dialect, _record, _cargs, cparams):
+            cparams["options"] = f"{cparams.get('options', '')} -c lock_timeout={timeout_ms()}".strip()

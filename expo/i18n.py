@@ -35,7 +35,7 @@ RUNTIME_LABELS = (
 def set_language(code):
     """Remember the chosen language for a year and go back to the page the visitor came from."""
     response = redirect(safe_next(request.args.get("next")))
-    response.set_cookie("lang", code, max_age=COOKIE_AGE, samesite="Lax",
+    response.set_cookie("lang", code, max_age=COOKIE_AGE, samesite="Lax", httponly=True,
                         secure=bool(current_app.config.get("EXPO_SECURE_COOKIES")))
     # The answer is one visitor's choice: no shared cache may replay its Set-Cookie to someone else.
     response.headers["Cache-Control"] = "private, no-store"

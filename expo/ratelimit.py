@@ -52,6 +52,12 @@ def hit(key, limit, window_s, message):
         raise RateLimited(message)
 
 
+def count(key, window_s):
+    """Count one hit on KEY without checking any limit; `peek` weighs the count later."""
+    _bump(key[:200], int(time.time()) // window_s)
+    db.session.commit()
+
+
 def peek(key, window_s):
     """Return the (estimated) hits counted on KEY in the last WINDOW_S seconds."""
     key = key[:200]

@@ -43,7 +43,9 @@ class Child:
         return self.process is not None and self.process.poll() is None
 
     def signal(self, signum):
-        if self.alive():
+        """Signal the child's whole process group, even once its leader is gone: the children of a crashed
+        leader (gunicorn's workers) live on in it, holding its port."""
+        if self.process is not None:
             try:
                 os.killpg(self.process.pid, signum)
             except ProcessLookupError:
@@ -158,6 +160,7 @@ class Supervisor:
                     child.restarts += 1
                     log(f"{child.name} exited with code {child.process.returncode}; restarting "
                         f"(restart {child.restarts}); its log is {self.logs / child.name}.log")
+                    child.signal(signal.SIGKILL)  # what the dead leader left behind would hold its port
                     try:
                         child.start()
                     except Exception as error:  # noqa: BLE001 - keep supervising the others

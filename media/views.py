@@ -14,6 +14,12 @@ from media.storage import ObjectMissing, RangeNotSatisfiable, get_storage
 
 bp = Blueprint("media", __name__)
 api = Blueprint("media_api", __name__, url_prefix="/api/v1")
+# What the site's origin may serve from an exhibitor's upload: types a browser only shows or plays, never runs.
+# Anything else (text/html, image/svg+xml, scripts, XML…), were processing ever to store it, goes out as a download.
+INERT_TYPES = frozenset({
+    "image/jpeg", "image/webp", "image/avif", "video/mp4", "video/iso.segment", "audio/mp4", "audio/webm",
+    "audio/ogg", "application/vnd.apple.mpegurl", "text/vtt", "application/json",
+})
 
 
 @api.get("/media/<media_id>")
@@ -48,7 +54,18 @@ def serve(media_id, run_id, name):
     response = stream_file(media.id, run_id, name, IMMUTABLE if media.public else "private, max-age=3600")
     if response is None:
         raise NotFound("This media file does not exist or is not published.")
+    return inert(response)
+
+
+def inert(response):
+    """Make RESPONSE, a file of an exhibitor's upload on the site's origin, something no browser runs."""
+    # A 304 has no body (the browser keeps the type it cached); anything else outside the list is a download.
+    if response.status_code != 304 and response.mimetype not in INERT_TYPES:
+        response.headers["Content-Type"] = "application/octet-stream"
+        response.headers["Content-Disposition"] = "attachment"
+    # Opened on its own, even an allowed type gets a document that can run nothing and reach nothing.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

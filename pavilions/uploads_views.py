@@ -1,7 +1,7 @@
 """Resumable direct-to-storage uploads: the API (bearer tokens) and the studio's browser session (CSRF)."""
 import logging
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -142,9 +142,18 @@ def _answer_error(status, code, message):
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
+def _retry_later(answer, seconds):
+    """Tell the page's script (and any client) when an outage may be over."""
+    response = make_response(answer)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 @web.errorhandler(DomainError)
 def _domain_error(error):
-    return _answer_error(error.status, error.code, error.message)
+    answer = _answer_error(error.status, error.code, error.message)
+    retry_after = getattr(error, "retry_after", None)
+    return _retry_later(answer, retry_after) if retry_after else answer
 
 
 @web.errorhandler(CSRFError)
@@ -161,5 +170,10 @@ def _http_error(error):
 
 @web.errorhandler(Exception)
 def _crash(error):
+    outage = errors.transient(error)  # the store or the database is away: nothing changed, send it again later
+    if outage:
+        db.session.rollback()
+        code, message, retry_after = outage
+        return _retry_later(_answer_error(503, code, message), retry_after)
     log.exception("Unhandled error on %s %s", request.method, request.path)
     return _answer_error(500, *errors.HTTP_CODES[500])

@@ -183,7 +183,8 @@ def upload(pavilion_id):
 def attach(pavilion_id, block_id):
     """Put an uploaded media item into a block of the draft (the upload page calls this when a file is in)."""
     pavilion = permissions.for_edit(current_actor(), pavilion_id)
-    media_id = (request.get_json(silent=True) or {}).get("media_id") or request.form.get("media_id", "")
+    body = request.get_json(silent=True)
+    media_id = (body.get("media_id") if isinstance(body, dict) else None) or request.form.get("media_id", "")
     try:
         services.attach_media(pavilion, current_actor(), block_id, str(media_id))
         db.session.commit()

@@ -52,3 +52,17 @@ def test_deactivated_user_tokens_stop_at_once(app, client, make_user):
 def test_db_upgrade_is_idempotent(app):
     answer = flask("db", "upgrade")
     assert answer.returncode == 0, answer.stderr
+
+
+def test_token_revoke_rotates_a_users_api_tokens(app, client, make_user):
+    user = make_user("exhibitor")
+    old = {"Authorization": f"Bearer {user.token}"}
+    assert client.get("/api/v1/pavilions", headers=old).status_code == 200
+    revoked = flask("token", "revoke", user.email)
+    assert revoked.returncode == 0 and "Revoked 1 token(s)" in revoked.stdout, revoked.stderr
+    refused = client.post("/api/v1/pavilions", json={"name": "After rotation"}, headers=old)
+    assert refused.status_code == 401 and refused.get_json()["error"]["code"] == "unauthorized"
+    minted = flask("token", "create", user.email).stdout.strip().splitlines()[-1]
+    made = client.post("/api/v1/pavilions", json={"name": "After rotation"},
+                       headers={"Authorization": f"Bearer {minted}"})
+    assert made.status_code == 201

@@ -8,6 +8,7 @@ seconds, in one batched upsert, to `live_viewers` (one row per distinct viewer w
 figures are then exact counts, up to the few seconds a batch waits.
 """
 import hashlib
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -60,11 +61,29 @@ def _checked(body):
     if ends <= starts:
         raise Invalid("'ends_at' must come after 'starts_at'.", code="invalid_time")
     url = body.get("hls_url")
-    parts = urlsplit(url) if isinstance(url, str) and len(url) <= 1000 else None
-    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+    parts = urlsplit(url) if isinstance(url, str) and len(url) <= 1000 and url.isprintable() else None
+    if parts is None or parts.scheme not in ("https", "http") or not stream_origin(url):
         raise Invalid("'hls_url' must be the http:// or https:// address of the stream's HLS playlist.",
                       code="invalid_url")
     return title.strip(), title_en.strip(), starts, ends, url
+
+
+# A host name or an IP address, and nothing else: the origin goes into the live page's Content-Security-Policy.
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$|^[0-9a-f:.]+$")
+
+
+def stream_origin(url):
+    """Return the scheme://host[:port] origin of the stream URL, or None unless it is plain http(s) to a host."""
+    parts = urlsplit(url or "")
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme not in ("https", "http") or not _HOST.match(host) or any(c.isspace() for c in url):
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
 def _replay(media_id):

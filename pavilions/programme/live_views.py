@@ -2,7 +2,6 @@
 (api): the current broadcast, scheduling it, and the players' heartbeats."""
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -68,8 +67,9 @@ def heartbeat():
 
 def _csp_with(stream_url):
     """The site's CSP with the streaming service's origin added to media-src and connect-src (hls.js fetches)."""
-    parts = urlsplit(stream_url)
-    origin = f"{parts.scheme}://{parts.netloc}"
+    origin = live_services.stream_origin(stream_url)
+    if origin is None:  # scheduled before addresses were checked this strictly: add nothing to the policy
+        return security.content_security_policy(current_app.config, current_app.extensions["expo_embed_hosts"]())
     policy = security.content_security_policy(current_app.config, current_app.extensions["expo_embed_hosts"]())
     return policy.replace("media-src ", f"media-src {origin} ", 1).replace("connect-src 'self'",
                                                                           f"connect-src 'self' {origin}", 1)

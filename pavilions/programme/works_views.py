@@ -122,6 +122,8 @@ def web_upload():
         flash(_("Uploaded: it is being processed. Choose it in the form below once it is ready."), "info")
     except DomainError as error:
         db.session.rollback()
+        if error.code == "csrf_failed":  # a forged post gets the site's 400, like every other form
+            raise
         flash(error.message, "error")
     return redirect(url_for("works.manage"))
 
