@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, current_app, request
 from flask.sessions import SessionInterface
+from werkzeug.exceptions import HTTPException
 
 
 class _NoSessions(SessionInterface):
@@ -83,13 +84,15 @@ def serve_file(media_id, run_id, capability, name):
 
 def create_sandbox_app(settings=None):
     """Build the sandbox app: the database (to check publication), the store, one route."""
-    from expo import _config
-    from expo.extensions import db
+    from expo import _config, errors
+    from expo.extensions import bind_lock_timeout, db
 
     app = Flask(__name__, static_folder=None)
     app.config.from_object(settings or _config())
     app.session_interface = _NoSessions()
     db.init_app(app)
+    with app.app_context():
+        bind_lock_timeout(app)
     from media import h5
 
     policy = bundle_policy(app.config.get("EXPO_SITE_ORIGINS") or [], h5.per_bundle(app.config["EXPO_SANDBOX_ORIGIN"]))
@@ -99,6 +102,19 @@ def create_sandbox_app(settings=None):
     @app.errorhandler(405)
     def _missing(error):
         return Response("Not found.\n", status=error.code, mimetype="text/plain")
+
+    @app.errorhandler(Exception)
+    def _outage(error):
+        if isinstance(error, HTTPException):
+            return error
+        outage = errors.transient(error)  # the store or the database is away: the page may simply reload later
+        if outage is None:
+            current_app.logger.exception("Unhandled error on %s", request.path)
+            return Response("Something went wrong; reload the page in a moment.\n", status=500,
+                            mimetype="text/plain")
+        db.session.rollback()
+        return Response(f"{outage[1]}\n", status=503, mimetype="text/plain",
+                        headers={"Retry-After": str(outage[2])})
 
     app.after_request(lambda response: _headers(response, policy))
     return app

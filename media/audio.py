@@ -56,7 +56,7 @@ def process_audio(src, out_dir, info, input_format, on_progress=None):
     duration, limit = info["duration"], time_limit(info["duration"])
     progress = Progress(on_progress)
     progress.report(0)
-    source = ["-progress", "pipe:1", *input_args(src, input_format)]
+    source = ["-progress", "pipe:1", *input_args(src, input_format, duration=duration)]
     measured = _loudnorm_report(run([*source, "-map", "0:a:0", "-af", _loudnorm(), "-f", "null", "-"],
                                     limit, progress.follow(duration, 0, 45)))
     level = _number(measured["input_i"])

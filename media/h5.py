@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from flask import current_app
 
-from media import keys
+from media import keys, strip
 
 CHUNK = 64 * 1024
 RATIO_FLOOR = 1024 * 1024  # an entry inflating to less than this may compress as well as it likes
@@ -174,6 +174,32 @@ def _inflate(archive, info, dest, budget, ratio):
     return written
 
 
+def _strip(path, content_type, name):
+    """Cut EXIF, XMP, comments and text chunks out of a bundle's image: it is served as uploaded."""
+    try:
+        strip.strip_in_place(path, content_type)
+    except strip.Damaged as error:
+        raise BundleRejected("damaged_image", f"The bundle's image '{name}' is damaged ({error}); export it "
+                                              "again.") from None
+
+
+def _check_declared(infos, limit):
+    """Refuse, before inflating a byte, a bundle whose directory already admits a bomb by total size or by ratio.
+
+    The same limits are counted again while inflating, so an archive that lies in its directory gains nothing.
+    """
+    declared = 0
+    for info in infos:
+        if info.file_size > RATIO_FLOOR and info.file_size > limit["ratio"] * max(info.compress_size, 1):
+            raise BundleRejected("compression_ratio", f"The bundle's entry '{info.filename}' inflates more than "
+                                                      f"{limit['ratio']}:1, as zip bombs do; leave it out.")
+        declared += info.file_size
+        if declared > limit["unpacked"]:
+            raise BundleRejected("bundle_too_large", f"The bundle unpacks to more than its limit of "
+                                                     f"{_mb(limit['unpacked'])} by entry '{info.filename}'; leave "
+                                                     "out what the page does not use.")
+
+
 def _entries(path, limit):
     """Return the archive's directory, refusing too many entries before parsing it whole."""
     total, directory, offset = _entry_count(path)
@@ -212,10 +238,12 @@ def validate_and_extract(zip_path, out_dir, limit):
                   and PurePosixPath(i.filename).name not in _JUNK_NAMES]
         root = _root({i.filename for i in wanted})
         named = [(info, *_relative(info.filename, root)) for info in wanted]
+        _check_declared(wanted, limit)
         files, total = [], 0
         for number, (info, relative, content_type) in enumerate(named):
             dest = Path(out_dir) / f"f{number:04d}"  # a name the project chose
             total += _inflate(archive, info, dest, limit["unpacked"] - total, limit["ratio"])
+            _strip(dest, content_type, info.filename)
             files.append((relative, str(dest), content_type))
     return {"entries": len(files), "unpacked_bytes": total, "index": "index.html"}, files
 

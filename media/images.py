@@ -29,10 +29,22 @@ class ImageRejected(Exception):
         self.message = message
 
 
+# Pillow raises ValueError for a text or ICC chunk that would inflate past its limit (a metadata bomb).
+UNREADABLE = (OSError, SyntaxError, ValueError)
+
+
+def _orientation(image):
+    """Return the EXIF orientation; on a PNG this reads every chunk, so a metadata bomb is refused here."""
+    try:
+        return image.getexif().get(0x0112, 1)
+    except UNREADABLE as error:
+        raise ImageRejected("unreadable_image", "The image's metadata is damaged or oversized; export the image "
+                            "again without extra metadata.") from error
+
+
 def _oriented_size(image):
     width, height = image.size
-    orientation = image.getexif().get(0x0112, 1)
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return (height, width) if _orientation(image) in (5, 6, 7, 8) else (width, height)
 
 
 def open_checked(path, max_pixels):
@@ -41,7 +53,7 @@ def open_checked(path, max_pixels):
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(path)
-    except (OSError, Image.DecompressionBombError, Image.DecompressionBombWarning, SyntaxError) as error:
+    except (*UNREADABLE, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageRejected("unreadable_image", "The file is not an image we can read (JPEG, PNG, GIF or WebP); "
                             "export it again in one of those formats.") from error
     if image.format not in FORMATS:
@@ -71,11 +83,10 @@ def _decode(image, largest):
     ow, oh = _oriented_size(image)
     target = (largest, max(1, round(oh * largest / ow)))
     if image.format in ("JPEG", "MPO"):
-        orientation = image.getexif().get(0x0112, 1)
-        image.draft("RGB", target[::-1] if orientation in (5, 6, 7, 8) else target)
+        image.draft("RGB", target[::-1] if _orientation(image) in (5, 6, 7, 8) else target)
     try:
         image.load()
-    except (OSError, SyntaxError) as error:
+    except UNREADABLE as error:
         raise ImageRejected("truncated_image", "The image file is damaged or cut short; export it again.") from error
     return ImageOps.exif_transpose(image)
 

@@ -29,10 +29,19 @@ def time_limit(duration):
     return max(120, 4 * (duration or 0) + 60)
 
 
-def input_args(src, input_format, *before):
-    """Return the arguments that open SRC as INPUT_FORMAT and nothing else (no protocols, no guessing)."""
+def read_limit(duration):
+    """Return how many seconds of an input ffmpeg may read when the probe measured DURATION: a little slack only."""
+    return duration * 1.01 + 1
+
+
+def input_args(src, input_format, *before, duration=None):
+    """Return the arguments that open SRC as INPUT_FORMAT and nothing else (no protocols, no guessing), reading no
+    further than the probed DURATION (seconds) when it is given."""
     # Forcing -f keeps the hls and concat demuxers (which follow URLs inside the file) from ever being chosen.
-    return [*before, "-protocol_whitelist", "file,pipe", "-f", input_format, "-i", f"file:{src}"]
+    # -t: a file whose header says two seconds while its stream runs on for hours would otherwise make ffmpeg
+    # encode hours of repeated pictures from a few KB, until the time limit (sized by the header) killed it.
+    limit = ["-t", f"{read_limit(duration):.3f}"] if duration else []
+    return [*before, *limit, "-protocol_whitelist", "file,pipe", "-f", input_format, "-i", f"file:{src}"]
 
 
 def _drain(stream):
@@ -183,10 +192,14 @@ def _hls_args(out_dir, sizes, has_audio):
             "-master_pl_name", "master.m3u8", "-var_stream_map", streams, str(out_dir / "hls" / "v%v" / "index.m3u8")]
 
 
+# Pictures carry no "Lavc…" comment naming the encoder's version: nothing about the server goes out with them.
+BITEXACT = ["-fflags", "+bitexact", "-flags:v", "+bitexact"]
+
+
 def _still_args(label, path, *codec):
     """Return the options that write one picture from filter output LABEL to PATH."""
     return ["-map", label, "-frames:v", "1", "-update", "1", "-map_metadata", "-1", "-map_chapters", "-1",
-            *codec, str(path)]
+            *BITEXACT, *codec, str(path)]
 
 
 def transcode_video(src, out_dir, info, input_format, on_progress=None):
@@ -197,12 +210,15 @@ def transcode_video(src, out_dir, info, input_format, on_progress=None):
     has_audio = info.get("audio") is not None
     progress = Progress(on_progress)
     progress.report(0)
+    # The outputs stop at the probed duration too: a filter (fps) still fills a gap up to the end of the stream.
+    limit = ["-t", f"{read_limit(duration):.3f}"]
     with tempfile.TemporaryDirectory(prefix="expo-thumbs-") as thumbs:
-        args = ["-progress", "pipe:1", *input_args(src, input_format),
+        args = ["-progress", "pipe:1", *input_args(src, input_format, duration=duration),
                 "-filter_complex", _video_filter(sizes, video["fps"], duration, video["width"], video["height"]),
-                *_encoder_args(sizes, _output_fps(info), info.get("bit_rate"), has_audio),
+                *_encoder_args(sizes, _output_fps(info), info.get("bit_rate"), has_audio), *limit,
                 *_hls_args(out_dir, sizes, has_audio),
-                "-map", "[thumbs]", "-map_metadata", "-1", "-q:v", "2", str(Path(thumbs) / "t_%05d.jpg")]
+                "-map", "[thumbs]", "-map_metadata", "-1", *BITEXACT, "-q:v", "2", *limit,
+                str(Path(thumbs) / "t_%05d.jpg")]
         run(args, time_limit(duration), progress.follow(duration, 0, 95))
         _storyboard(sorted(Path(thumbs).glob("t_*.jpg")), out_dir, duration)
     _poster(src, out_dir, info, input_format)
@@ -226,7 +242,8 @@ def _poster(src, out_dir, info, input_format):
     for start, skip in ((seek, ["-skip_frame", "nokey"]), (seek, []), (0, [])):
         try:
             # -y: an attempt that failed may have left one of the two files behind.
-            run(["-y", *input_args(src, input_format, *skip, "-ss", f"{start:.3f}"), "-filter_complex", graph,
+            run(["-y", *input_args(src, input_format, *skip, "-ss", f"{start:.3f}", duration=duration),
+                 "-filter_complex", graph,
                  *_still_args("[jpg]", out_dir / "poster.jpg", "-q:v", "3"),
                  *_still_args("[webp]", out_dir / "poster.webp", "-c:v", "libwebp", "-quality", "80")],
                 time_limit(min(duration, 60)))

@@ -547,3 +547,34 @@ def test_the_upload_pages_calls_answer_an_outage_retryably(app, client, exhibito
         assert_retryable(answer, "store_unavailable" if failure is failures[0] else "database_unavailable")
     monkeypatch.setattr(multipart, "start", original)
     assert client.post(start, json=body, headers=headers).status_code == 201
+
+
+def test_the_sandbox_answers_an_outage_with_a_retryable_503(app, api, exhibitor, pavilion, worker, monkeypatch):
+    """The H5 origin: while the store is away a bundle's file is a plain 503 with Retry-After, never a 500."""
+    from urllib.parse import urlsplit
+
+    from config import TestConfig
+    from expo.extensions import db
+    from expo.sandbox import create_sandbox_app
+    from media import storage
+    from tests.test_h5 import promo, upload_ready
+
+    media = upload_ready(api, exhibitor, pavilion["id"], promo())
+    path = urlsplit(media["renditions"]["index"]).path
+    sandbox_app = create_sandbox_app(TestConfig())
+    sandbox = sandbox_app.test_client()
+    assert sandbox.get(path).status_code == 200
+    with sandbox_app.app_context():
+        store = storage.get_storage()  # the sandbox app's own
+
+    def down(*_args, **_kwargs):
+        raise storage.StoreUnavailable("connection refused")
+
+    monkeypatch.setattr(store, "get", down)
+    answer = sandbox.get(path)
+    assert answer.status_code == 503 and answer.mimetype == "text/plain", answer.data[:300]
+    assert b"again" in answer.data and int(answer.headers["Retry-After"]) > 0
+    monkeypatch.undo()
+    assert sandbox.get(path).status_code == 200
+    with sandbox_app.app_context():
+        db.engine.dispose()

@@ -39,9 +39,8 @@ def assert_clean_image(data, marks, where):
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         assert not image.getexif(), f"{where} kept EXIF"
-        # ffmpeg's MJPEG encoder names itself in a comment (posters, storyboards): its own words, not the upload's.
-        kept = [key for key in IMAGE_INFO if key in image.info
-                and not (key == "comment" and image.info[key].startswith(b"Lavc"))]
+        # Posters and storyboards are written bitexact: not even ffmpeg's own "Lavc…" version comment is left.
+        kept = [key for key in IMAGE_INFO if key in image.info]
         assert not kept, f"{where} kept {kept}"
         assert not getattr(image, "text", None), f"{where} kept text chunks"
         assert not secrets_in(json.dumps(image.info, default=repr).encode(), marks), where
