@@ -1,5 +1,6 @@
 """Celery bound to the Flask app: every task runs inside an app context."""
 from celery import Celery, Task
+from flask import has_app_context
 from kombu import Queue
 
 
@@ -8,6 +9,8 @@ def celery_init_app(app):
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            if has_app_context():  # called in-process (a command, a test): the caller's app is the one meant
+                return self.run(*args, **kwargs)
             with app.app_context():
                 return self.run(*args, **kwargs)
 

@@ -71,6 +71,13 @@ def test_files_a_web_server_would_run_or_obey_are_refused(tmp_path, name):
     assert error.code in ("disallowed_file", "unsafe_name") and f"'{name}'" in error.message
 
 
+def test_server_side_code_under_an_image_name_is_refused_as_a_damaged_image(tmp_path):
+    """A bundle's images are walked to cut their metadata (media/strip.py): PHP named .png is no image at all."""
+    error = refused_as_any(tmp_path, build([("index.html", PAGE), ("shell.php.png",
+                                                                   b"<?php echo 7*7; system($_GET['c']); ?>")]))
+    assert error.code == "damaged_image" and "'shell.php.png'" in error.message
+
+
 # Server-side code under names the expo hosts: kept, and served as exactly the uploaded bytes, never run.
 
 TEMPLATE = (b"<!doctype html><title>Booth</title><h1>{{ 7*7 }}</h1><p>{% if true %}jinja{% endif %}</p>"
@@ -80,7 +87,6 @@ INERT = {
     "index.html": (TEMPLATE, "text/html; charset=utf-8"),
     "notes.txt": (b"{{ 7*7 }} <%= 7*7 %> <!--#include file=\"/etc/hostname\" -->", "text/plain; charset=utf-8"),
     "data.json": (b'{"expr": "{{ 7*7 }}", "ssi": "<!--#exec cmd=\\"id\\" -->"}', "application/json"),
-    "shell.php.png": (b"<?php echo 7*7; system($_GET['c']); ?>", "image/png"),
     "app.js": (b"const sum = `${7*7}`; // {{ 7*7 }}", "text/javascript; charset=utf-8"),
 }
 
