@@ -63,6 +63,9 @@ def run_locust(port, users, spawn_rate, seconds, tokens_file, prefix):
                    stderr=open(f"{prefix}.log", "wb"))  # noqa: SIM115 - closed with the process
     if not Path(f"{prefix}_stats.csv").exists():
         raise SystemExit(f"locust wrote no figures:\n{Path(f'{prefix}.log').read_text()[-3000:]}")
+    with open(f"{prefix}_failures.csv", newline="") as rows:
+        for row in csv.DictReader(rows):
+            print(f"  failed {row['Occurrences']}×: {row['Method']} {row['Name']}: {row['Error'][:160]}")
     with open(f"{prefix}_stats.csv", newline="") as rows:
         return {row["Name"]: row for row in csv.DictReader(rows)}
 
@@ -159,6 +162,9 @@ def main():
             print(f"\nduring run 2: {exhibitor.done} upload(s) transcoded to ready, exhibitor busy "
                   f"{exhibitor.busy_s:.0f} s; errors: {exhibitor.errors or 'none'}")
             print(f"p99 with the upload and transcode / p99 alone: {busy / quiet:.2f} (goal ≤ 1.2)")
+            logged = [line for log in sorted((root / "data" / "logs").glob("*.log"))
+                      for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
+            print(f"errors the expo logged: {len(logged)}", *logged[-15:], sep="\n  ")
         finally:
             demo.terminate()
             try:

@@ -1,11 +1,20 @@
 """The Celery entry point: `celery -A expo.worker worker`."""
+import contextlib
 import os
 
 from expo import create_app
 
-# Transcodes and image work yield the CPU to the web nodes on a shared machine: visitors' pages come first.
-# The worker's processes and every ffmpeg or Chromium they start inherit this niceness.
-os.nice(int(os.environ.get("EXPO_WORKER_NICE", "10")))
+
+def yield_cpu(niceness):
+    """Lower this process's CPU priority (its children, ffmpeg and Chromium, inherit it): pages come first."""
+    os.nice(niceness)
+    # With autogroup scheduling (Linux's default) CPU time is shared between sessions first, and a nice value
+    # counts only inside its session: `serve` starts the worker in a session of its own, so lower that too.
+    with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as group:
+        group.write(str(niceness))
+
+
+yield_cpu(int(os.environ.get("EXPO_WORKER_NICE", "10")))
 
 flask_app = create_app()
 celery = flask_app.extensions["celery"]

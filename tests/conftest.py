@@ -112,7 +112,8 @@ def start_worker(root, queues="short,long", env=None):
         process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "expo.worker", "worker", "-Q", queues, "--concurrency", "2",
              "--loglevel", "INFO", "-n", f"test-{secrets.token_hex(3)}@%h", "--without-gossip", "--without-mingle"],
-            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+            # Full priority: the suite waits on its worker, while `serve` runs workers niced (tests/test_serve.py).
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "EXPO_WORKER_NICE": "0", **(env or {})},
             start_new_session=True)
     deadline = time.monotonic() + 60
     while b"ready." not in log_path.read_bytes():

@@ -33,6 +33,7 @@ MAX_PENDING = 200_000
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 _lock = threading.Lock()
 _pending = {}  # (broadcast id, viewer hash) -> last heartbeat, not yet written
+_writing = {}  # the same, taken by a flush whose transaction is not committed yet: still counted from here
 _last_beat = {}  # viewer hash -> last accepted heartbeat in this process
 _ip_beats = {}  # address -> [minute, heartbeats in it]
 COUNT_TTL_S = 2.0  # embedded path: every heartbeat answers with the counts, so they are read at most this often
@@ -211,20 +212,20 @@ def counts(broadcast):
     known = _counted.get(broadcast.id)
     if known is not None and abs(now - known[0]) < COUNT_TTL_S:
         return known[1]
-    by = LiveViewer.broadcast_id == broadcast.id
-    viewers_now, total = db.session.execute(select(
-        func.count().filter(LiveViewer.last_seen >= now - WINDOW_S), func.count()).where(by)).one()
-    viewers_now, total = int(viewers_now or 0), int(total or 0)
-    # Heartbeats still in this process's buffer (written within FLUSH_S) count too: a viewer's own first beat
-    # must show them watching. Those the database holds already are counted once.
+    # Heartbeats still in this process's buffer, or in a flush not yet committed, count too: a viewer's own
+    # first beat must show them watching. The buffer is read first and the database once, in one statement (one
+    # snapshot), so a flush committing meanwhile neither loses nor doubles a viewer.
     with _lock:
-        waiting = {v: seen for (b, v), seen in _pending.items() if b == broadcast.id}
-    if waiting:
-        stored = dict(db.session.execute(select(LiveViewer.viewer, LiveViewer.last_seen)
-                                         .where(by, LiveViewer.viewer.in_(list(waiting)))).all())
-        total += sum(1 for v in waiting if v not in stored)
-        viewers_now += sum(1 for v, seen in waiting.items()
-                           if seen >= now - WINDOW_S and not (v in stored and stored[v] >= now - WINDOW_S))
+        waiting = {v: seen for (b, v), seen in (*_writing.items(), *_pending.items()) if b == broadcast.id}
+    recent = now - WINDOW_S
+    fresh = [v for v, seen in waiting.items() if seen >= recent]
+    row = db.session.execute(select(
+        func.count().filter(LiveViewer.last_seen >= recent), func.count(),
+        func.count().filter(LiveViewer.viewer.in_(list(waiting))),
+        func.count().filter(LiveViewer.viewer.in_(fresh), LiveViewer.last_seen >= recent),
+    ).where(LiveViewer.broadcast_id == broadcast.id)).one()
+    total = int(row[1] or 0) + len(waiting) - int(row[2] or 0)
+    viewers_now = int(row[0] or 0) + len(fresh) - int(row[3] or 0)
     if len(_counted) > 100:
         _counted.clear()
     _counted[broadcast.id] = (now, (viewers_now, total))
@@ -242,11 +243,11 @@ def participants_all():
 
 def flush(app):
     """Write the viewers heard from since the last flush in one batched upsert."""
-    _counted.clear()
     with _lock:
         if not _pending:
             return
         rows = [{"broadcast_id": b, "viewer": v, "last_seen": t} for (b, v), t in _pending.items()]
+        _writing.update(_pending)  # counted from here until the commit makes the database count them
         _pending.clear()
     insert = _INSERTS[db.engine.dialect.name]
     try:
@@ -264,6 +265,11 @@ def flush(app):
                 key = (row["broadcast_id"], row["viewer"])
                 _pending[key] = max(_pending.get(key, 0), row["last_seen"])
         raise
+    finally:
+        with _lock:
+            for row in rows:
+                _writing.pop((row["broadcast_id"], row["viewer"]), None)
+            _counted.clear()  # answers cached while the rows were in flight may predate them
 
 
 
