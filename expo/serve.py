@@ -92,6 +92,9 @@ class Supervisor:
     def _start_web(self):
         return self._spawn("web", [sys.executable, "-m", "gunicorn", "-b", f"{self.args.host}:{self.args.port}",
                                    "-w", str(self.args.web_workers), "--threads", "4", "--timeout", "120",
+                                   # Idle keep-alive connections wait in the poller, not in a thread; closing
+                                   # them after gunicorn's default 2 s races clients that reuse them (resets).
+                                   "--keep-alive", "75",
                                    "--graceful-timeout", "5", "expo:create_app()"])
 
     def _start_sandbox(self):

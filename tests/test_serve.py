@@ -126,9 +126,10 @@ def test_demo_serves_supervises_and_stops_cleanly(tmp_path):
         worker = next(p for p in family if _cmdline(p)[:4] == [sys.executable, "-m", "celery", "-A"]
                       and "worker" in _cmdline(p) and os.getpgid(p) == p)
         # Transcodes yield the CPU to the web: the worker runs niced, in a session whose autogroup is niced too.
-        assert os.getpriority(os.PRIO_PROCESS, worker) == 10
+        assert os.getpriority(os.PRIO_PROCESS, worker) == 19
+        assert os.sched_getscheduler(worker) == os.SCHED_BATCH
         autogroup = Path(f"/proc/{worker}/autogroup")
-        assert not autogroup.exists() or autogroup.read_text().split()[-1] == "10"
+        assert not autogroup.exists() or autogroup.read_text().split()[-1] == "19"
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
