@@ -245,3 +245,41 @@ def test_a_viewers_own_heartbeat_answer_counts_them_before_any_flush(app, api, c
     assert second == {"viewers_now": 2, "participants_total": 2}
     _flush(app)
     assert api().get("/api/v1/live").get_json()["participants_total"] == 2  # written once, counted once
+
+
+def test_viewers_in_a_flush_not_yet_committed_are_still_counted(app, api, curator, moment, monkeypatch):
+    """Another request of the process asks for the counts while a flush has taken the buffer but not committed:
+    the viewer it is writing still counts (under load this window lost viewers from the answers)."""
+    import threading
+
+    from expo.extensions import db
+    from pavilions.programme import live_services
+
+    monkeypatch.setattr(live_services, "_redis", lambda: None)  # the SQL counts, also when the broker is Redis
+    _schedule(api, curator, moment.base + timedelta(minutes=1))
+    moment(120)
+    viewer = secrets.token_hex(8)
+    assert api().post("/api/v1/live/heartbeat", json={"viewer": viewer}).get_json()["viewers_now"] >= 1
+    seen = []
+
+    def ask_from_another_request():
+        with app.app_context():
+            live_services._counted.clear()
+            seen.append(live_services.counts(live_services.current()))
+
+    real_commit = db.session.commit
+
+    def commit_after_a_look():
+        other = threading.Thread(target=ask_from_another_request)  # its own session: the rows are not visible
+        other.start()
+        other.join()
+        real_commit()
+
+    with app.app_context():
+        before = live_services.counts(live_services.current())
+        live_services._counted.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(db.session, "commit", commit_after_a_look)
+            live_services.flush(app)
+        after = live_services.counts(live_services.current())
+    assert seen == [before] == [after], (before, seen, after)
