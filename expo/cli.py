@@ -18,6 +18,14 @@ def _fail(message):
     sys.exit(1)
 
 
+def _user(email):
+    """Return the user with EMAIL, or exit with the reason."""
+    try:
+        return accounts.get_user(email)
+    except DomainError as error:
+        _fail(error.message)
+
+
 def _password():
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -45,10 +53,7 @@ def create_user(email, role, name):
 @click.argument("email")
 def deactivate_user(email):
     """Deactivate a user: their sessions and tokens stop working at once."""
-    try:
-        user = accounts.get_user(email)
-    except DomainError as error:
-        _fail(error.message)
+    user = _user(email)
     accounts.set_active(user, False, actor=None)
     db.session.commit()
     click.echo(f"Deactivated {user.email}.")
@@ -58,10 +63,7 @@ def deactivate_user(email):
 @click.argument("email")
 def create_token(email):
     """Mint an API token and print it alone on the last line."""
-    try:
-        user = accounts.get_user(email)
-    except DomainError as error:
-        _fail(error.message)
+    user = _user(email)
     if not user.active:
         _fail(f"{user.email} is inactive; activate the account first.")
     token = accounts.mint_token(user)
@@ -78,10 +80,7 @@ def revoke_tokens(email):
 
     from expo.models import ApiToken
 
-    try:
-        user = accounts.get_user(email)
-    except DomainError as error:
-        _fail(error.message)
+    user = _user(email)
     revoked = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
                                  .values(revoked=True)).rowcount
     db.session.commit()

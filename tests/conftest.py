@@ -174,21 +174,23 @@ def client(app):
     return test_client
 
 
-@pytest.fixture
-def make_user(app):
-    """Create a user with a token: make_user('curator') -> namespace(id, email, password, token)."""
+def new_user(app, role="exhibitor"):
+    """Create a user of ROLE with a token in APP: namespace(id, email, password, token, role)."""
     from expo import accounts
     from expo.extensions import db
 
-    def make(role="exhibitor"):
-        email = f"{role}-{secrets.token_hex(5)}@test.expo"
-        with app.app_context():
-            user = accounts.create_user(email, PASSWORD, role)
-            token = accounts.mint_token(user)
-            db.session.commit()
-            return SimpleNamespace(id=user.id, email=email, password=PASSWORD, token=token, role=role)
+    email = f"{role}-{secrets.token_hex(5)}@test.expo"
+    with app.app_context():
+        user = accounts.create_user(email, PASSWORD, role)
+        token = accounts.mint_token(user)
+        db.session.commit()
+        return SimpleNamespace(id=user.id, email=email, password=PASSWORD, token=token, role=role)
 
-    return make
+
+@pytest.fixture
+def make_user(app):
+    """Create a user with a token: make_user('curator') -> namespace(id, email, password, token)."""
+    return lambda role="exhibitor": new_user(app, role)
 
 
 class Api:

@@ -15,6 +15,16 @@ def put_draft(api, user, pavilion_id, **changes):
     return api(user).put(f"/api/v1/pavilions/{pavilion_id}/draft", json={**current, **changes})
 
 
+def publish(api, exhibitor, curator, pavilion, blocks):
+    """Put BLOCKS in PAVILION's draft, submit it and approve it; return the revision's id."""
+    assert put_draft(api, exhibitor, pavilion["id"], blocks=blocks).status_code == 200
+    review = api(exhibitor).post(f"/api/v1/pavilions/{pavilion['id']}/submit")
+    assert review.status_code == 202, review.get_json()
+    approved = api(curator).post(f"/api/v1/reviews/{review.get_json()['id']}", json={"decision": "approve"})
+    assert approved.status_code == 200, approved.get_json()
+    return review.get_json()["id"]
+
+
 def assert_error(answer, status, code=None):
     assert answer.status_code == status, answer.get_data(as_text=True)
     body = answer.get_json()

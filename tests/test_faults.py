@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests import av_samples, samples
 from tests.conftest import csrf_from, login, start_store, start_worker, stop_store
-from tests.test_api_pavilions import assert_error, create, put_draft
+from tests.test_api_pavilions import assert_error, create, publish, put_draft
 from tests.test_uploads import put
 
 OUTAGE_S = 30
@@ -40,15 +40,6 @@ def assert_retryable_page(answer):
     html = answer.get_data(as_text=True)
     assert answer.mimetype == "text/html" and "try again" in html and "Traceback" not in html
     assert int(answer.headers.get("Retry-After", 0)) > 0, "no Retry-After"
-
-
-def _publish(api, exhibitor, curator, pavilion, blocks):
-    assert put_draft(api, exhibitor, pavilion["id"], blocks=blocks).status_code == 200
-    review = api(exhibitor).post(f"/api/v1/pavilions/{pavilion['id']}/submit")
-    assert review.status_code == 202, review.get_json()
-    decided = api(curator).post(f"/api/v1/reviews/{review.get_json()['id']}", json={"decision": "approve"})
-    assert decided.status_code == 200, decided.get_json()
-    return review.get_json()["id"]
 
 
 def _objects(app, prefix):
@@ -228,7 +219,7 @@ def test_store_outage_of_30_s_refuses_uploads_retryably_and_loses_nothing(
     owner = api(exhibitor)
     cover = owner.upload(pavilion["id"], samples.jpeg(640, 480), filename="cover.jpg").get_json()
     assert owner.wait_media(cover["id"])["status"] == "ready"
-    _publish(api, exhibitor, curator, pavilion,
+    publish(api, exhibitor, curator, pavilion,
              [{"kind": "text", "html": "<p>Outage-proof booth</p>"}, {"kind": "image", "media": [cover["id"]]}])
     pages = {}
     for path in ("/", f"/pavilions/{pavilion['slug']}"):
@@ -345,7 +336,7 @@ def locked_database(app, stack, release_after=12):
 
 
 def test_a_locked_database_answers_503_then_recovers(app, api, client, exhibitor, curator, pavilion, stack):
-    _publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>Locked booth</p>"}])
+    publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>Locked booth</p>"}])
     cached = f"/pavilions/{pavilion['slug']}"
     visitor = app.test_client()
     assert visitor.get(cached).status_code == 200  # now in the page cache
@@ -393,7 +384,7 @@ def _drop_connections(app, stack):
 
 def test_a_restarted_database_is_survived_by_the_site_and_the_worker(app, api, exhibitor, curator, pavilion, stack,
                                                                      worker):
-    _publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>Restart booth</p>"}])
+    publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>Restart booth</p>"}])
     for _ in range(3):  # fill the pool
         assert api().get(f"/api/v1/pavilions/{pavilion['slug']}").status_code == 200
     assert _drop_connections(app, stack) >= 1
@@ -441,7 +432,7 @@ def _state(app, pavilion_id):
 
 
 def test_a_decision_or_submission_cut_off_midway_is_all_or_nothing(app, api, client, exhibitor, curator, pavilion):
-    first = _publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>first words</p>"}])
+    first = publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>first words</p>"}])
     assert put_draft(api, exhibitor, pavilion["id"], blocks=[{"kind": "text", "html": "<p>zebracorn</p>"}]) \
         .status_code == 200
     second = api(exhibitor).post(f"/api/v1/pavilions/{pavilion['id']}/submit").get_json()["id"]
@@ -509,7 +500,7 @@ def test_outage_answers_come_with_a_retry_hint_on_the_media_files(app, api, exhi
 def test_published_pages_are_served_from_the_cache_while_the_database_fails(app, api, exhibitor, curator, pavilion):
     from pavilions import freshness
 
-    _publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>Stale but served</p>"}])
+    publish(api, exhibitor, curator, pavilion, [{"kind": "text", "html": "<p>Stale but served</p>"}])
     path = f"/pavilions/{pavilion['slug']}"
     visitor = app.test_client()
     kept = visitor.get(path)

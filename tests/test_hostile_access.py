@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests import samples
-from tests.conftest import PASSWORD, Api, csrf_from
+from tests.conftest import PASSWORD, Api, csrf_from, new_user
 from tests.test_contests import make_contest
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -18,18 +18,6 @@ VOLATILE = {"rate_counters", "stat_counters", "stat_visitors", "stat_last_seen",
             "media_attempts"}
 # Rows the pipeline's worker updates while other tests' jobs run: only which rows exist is compared.
 BY_WORKER = {"media"}
-
-
-def _user(app, role):
-    from expo import accounts
-    from expo.extensions import db
-
-    email = f"{role}-{secrets.token_hex(5)}@test.expo"
-    with app.app_context():
-        user = accounts.create_user(email, PASSWORD, role)
-        token = accounts.mint_token(user)
-        db.session.commit()
-        return SimpleNamespace(id=user.id, email=email, password=PASSWORD, token=token, role=role)
 
 
 def _client(app, user=None):
@@ -69,8 +57,8 @@ def fingerprint(app):
 @pytest.fixture(scope="module")
 def world(app, worker):
     """Objects of every kind owned by exhibitor X, and the people who try to reach them."""
-    w = SimpleNamespace(x=_user(app, "exhibitor"), y=_user(app, "exhibitor"), visitor=_user(app, "visitor"),
-                        curator=_user(app, "curator"), admin=_user(app, "admin"),
+    w = SimpleNamespace(x=new_user(app, "exhibitor"), y=new_user(app, "exhibitor"), visitor=new_user(app, "visitor"),
+                        curator=new_user(app, "curator"), admin=new_user(app, "admin"),
                         secret=f"Secret{secrets.token_hex(6)}")
     client = _client(app)
     x, curator = Api(client, w.x.token), Api(client, w.curator.token)

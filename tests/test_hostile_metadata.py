@@ -12,8 +12,8 @@ from PIL import Image
 from media import images
 from tests import hostile_files
 from tests.conftest import login
-from tests.test_api_pavilions import create
-from tests.test_hostile_types import publish, queued, served
+from tests.test_api_pavilions import create, publish
+from tests.test_hostile_types import queued, served
 
 pytestmark = pytest.mark.files
 

@@ -14,7 +14,7 @@ from expo.extensions import db
 from media import captions
 from media.models import Media
 from tests import hostile_files, samples
-from tests.test_api_pavilions import assert_error, create, put_draft
+from tests.test_api_pavilions import assert_error, create, publish
 
 pytestmark = pytest.mark.files
 
@@ -42,15 +42,6 @@ def queued(api, user, pavilion, data, filename, **kw):
     answer = upload(api, user, pavilion, data, filename, **kw)
     assert answer.status_code == 202, answer.get_data(as_text=True)
     return answer.get_json()
-
-
-def publish(api, exhibitor, curator, pavilion, blocks):
-    """Put BLOCKS in the draft, submit it and approve it."""
-    assert put_draft(api, exhibitor, pavilion["id"], blocks=blocks).status_code == 200
-    review = api(exhibitor).post(f"/api/v1/pavilions/{pavilion['id']}/submit")
-    assert review.status_code == 202, review.get_json()
-    approved = api(curator).post(f"/api/v1/reviews/{review.get_json()['id']}", json={"decision": "approve"})
-    assert approved.status_code == 200, approved.get_json()
 
 
 def assert_inert(answer, url):
