@@ -199,9 +199,9 @@ def _wait(api_user, media_id):
 @pytest.fixture(scope="module")
 def hostile_pavilion(app, worker):
     """A published pavilion with payloads in every field, its owner, the curator and the marker word."""
-    from tests.test_hostile_access import _user
+    from tests.conftest import new_user
 
-    owner, curator = _user(app, "exhibitor"), _user(app, "curator")
+    owner, curator = new_user(app, "exhibitor"), new_user(app, "curator")
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = f"10.91.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
     api = lambda user: Api(client, user.token)  # noqa: E731 - the shape the shared helpers take

@@ -1,13 +1,12 @@
 """The visitor's tour in Debian's Chromium: the hall, Chinese search, the language switch, HLS video with its
 captions and storyboard, and a 320 px phone."""
 import secrets
-from types import SimpleNamespace
 
 import pytest
 
 from tests import av_samples
 from tests.browsers import ARGS, launch, require_chromium
-from tests.conftest import PASSWORD, Api
+from tests.conftest import Api, new_user
 from tests.test_api_pavilions import _submit, create, put_draft
 
 require_chromium()  # skips this module with a reason outside CI when Chromium is missing
@@ -22,18 +21,6 @@ SMALL_PHONE = {"width": 320, "height": 640}
 def browser():
     with launch(ARGS) as chromium:
         yield chromium
-
-
-def _user(app, role):
-    """Create a user with an API token (the module-scoped twin of conftest's make_user)."""
-    from expo import accounts
-    from expo.extensions import db
-
-    email = f"{role}-{secrets.token_hex(5)}@test.expo"
-    with app.app_context():
-        token = accounts.mint_token(accounts.create_user(email, PASSWORD, role))
-        db.session.commit()
-    return SimpleNamespace(email=email, password=PASSWORD, token=token)
 
 
 def _ready(api, user, pavilion, path):
@@ -54,7 +41,7 @@ def pavilion(app, worker, tmp_path_factory):
     def api(user=None):
         return Api(client, user.token if user else None)
 
-    exhibitor, curator = _user(app, "exhibitor"), _user(app, "curator")
+    exhibitor, curator = new_user(app, "exhibitor"), new_user(app, "curator")
     tmp = tmp_path_factory.mktemp("visitor")
     pav = create(api, exhibitor, name=NAME, summary="网络安全知识与互动体验")
     video = _ready(api, exhibitor, pav, av_samples.mp4(tmp / "tour.mp4", seconds=3, tags=False))
