@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_pages import BROWSER, WEB_WORKERS, get, rps, start_demo  # noqa: E402
+from bench_pages import BROWSER, WEB_WORKERS, get, rps, start_demo, stop  # noqa: E402
 
 
 def start_web(data, counting):
@@ -100,13 +100,7 @@ def main():
             print(f"views counted while counting was on: {views} of {sent} sent "
                   f"({'exact' if views == sent else 'MISMATCH'})")
         finally:
-            for process in (demo, counted, plain):
-                process.terminate()
-            for process in (demo, counted, plain):
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop(demo, counted, plain)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,17 @@ def start_minimal(root):
     raise SystemExit("the minimal app did not start")
 
 
+def stop(*processes, timeout=20):
+    """Terminate PROCESSES together, then kill any that has not exited within TIMEOUT seconds."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def page_weight(port, path):
     """Gzip-compressed bytes of PATH's HTML plus the stylesheets and scripts it loads."""
     _status, html = get(port, path)
@@ -147,13 +158,7 @@ def main():
                 measured = rps(port, path, args.seconds, args.connections)[0]
                 print(f"{label:20s}  {measured:8.0f} req/s   ratio minimal/page {base / measured:.2f} (goal ≤ 1.5)")
         finally:
-            for process in (demo, minimal):
-                process.terminate()
-            for process in (demo, minimal):
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            stop(demo, minimal)
 
 
 if __name__ == "__main__":

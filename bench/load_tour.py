@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from bench_pages import start_demo  # noqa: E402 - after the path is set
+from bench_pages import start_demo, stop  # noqa: E402 - after the path is set
 
 ACCOUNTS = """
 import json, sys
@@ -166,11 +166,7 @@ def main():
                       for line in log.read_text(errors="replace").splitlines() if " ERROR " in line]
             print(f"errors the expo logged: {len(logged)}", *logged[-15:], sep="\n  ")
         finally:
-            demo.terminate()
-            try:
-                demo.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                demo.kill()
+            stop(demo, timeout=30)
 
 
 if __name__ == "__main__":

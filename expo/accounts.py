@@ -75,8 +75,7 @@ def authenticate(email, password, address):
         raise ratelimit.RateLimited(wait)
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if not _verify(user.password_hash if user else _DUMMY_HASH, password) or not user or not user.active:
-        ratelimit.count(f"{account}|{address}", window)
-        ratelimit.count(account, window)
+        ratelimit.count((f"{account}|{address}", account), window)
         raise Invalid(BAD_LOGIN, code="bad_credentials", status=401)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

@@ -52,9 +52,10 @@ def hit(key, limit, window_s, message):
         raise RateLimited(message)
 
 
-def count(key, window_s):
-    """Count one hit on KEY without checking any limit; `peek` weighs the count later."""
-    _bump(key[:200], int(time.time()) // window_s)
+def count(keys, window_s):
+    """Count one hit on each of KEYS, in one commit, without checking any limit; `peek` weighs them later."""
+    for key in keys:
+        _bump(key[:200], int(time.time()) // window_s)
     db.session.commit()
 
 

@@ -116,8 +116,20 @@ def _status(app, media_id):
         return media.status.value, media.progress, media.detail, media.tries
 
 
-def test_killed_worker_mid_job_still_ends_ready(app, api, exhibitor, pavilion, stack, worker, tmp_path):
+def requeue_silent_runs(app):
+    """Run the watchdog as beat would, with a 3 s silence threshold, once a killed worker's heartbeat is older."""
     from media import tasks
+
+    app.config["EXPO_WATCHDOG_SILENCE_S"] = 3
+    try:
+        time.sleep(4)
+        with app.app_context():
+            tasks.watchdog()
+    finally:
+        app.config["EXPO_WATCHDOG_SILENCE_S"] = 120
+
+
+def test_killed_worker_mid_job_still_ends_ready(app, api, exhibitor, pavilion, stack, worker, tmp_path):
 
     clip = av_samples.mp4(tmp_path / "long.mp4", width=1280, height=720, seconds=12, tags=False)
     queues = {"EXPO_QUEUE_SHORT": "victim-short", "EXPO_QUEUE_LONG": "victim-long"}
@@ -136,13 +148,7 @@ def test_killed_worker_mid_job_still_ends_ready(app, api, exhibitor, pavilion, s
     finally:
         os.killpg(victim.pid, signal.SIGKILL)  # the whole worker, as a crashed machine would lose it
         victim.wait()
-    app.config["EXPO_WATCHDOG_SILENCE_S"] = 3
-    try:
-        time.sleep(4)
-        with app.app_context():
-            tasks.watchdog()
-    finally:
-        app.config["EXPO_WATCHDOG_SILENCE_S"] = 120
+    requeue_silent_runs(app)
     assert _status(app, media["id"])[2] == "restarted: the worker stopped responding"
     done = api(exhibitor).wait_media(media["id"], timeout=180)
     assert done["status"] == "ready", done

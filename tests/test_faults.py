@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from tests import av_samples, samples
 from tests.conftest import csrf_from, login, start_store, start_worker, stop_store
 from tests.test_api_pavilions import assert_error, create, publish, put_draft
+from tests.test_av_pipeline import requeue_silent_runs
 from tests.test_uploads import put
 
 OUTAGE_S = 30
@@ -118,7 +119,6 @@ def test_worker_killed_while_writing_renditions_leaves_no_half_written_rendition
         app, api, exhibitor, pavilion, stack, worker, tmp_path):
     """Extends test_av_pipeline's kill during ffmpeg: here the worker dies after storing part of its run."""
     from expo.extensions import db
-    from media import tasks
     from media.models import Media
 
     clip = av_samples.mp4(tmp_path / "kill.mp4", seconds=9, tags=False)  # three segments of 4 s at most
@@ -156,13 +156,7 @@ def test_worker_killed_while_writing_renditions_leaves_no_half_written_rendition
     half = _objects(app, f"media/{media['id']}/{killed_run}/")
     assert len(half) == 2 and not any(k.endswith(".m3u8") for k in half)  # the killed run: files, no playlist
 
-    app.config["EXPO_WATCHDOG_SILENCE_S"] = 3
-    try:
-        time.sleep(4)
-        with app.app_context():
-            tasks.watchdog()
-    finally:
-        app.config["EXPO_WATCHDOG_SILENCE_S"] = 120
+    requeue_silent_runs(app)
     deadline = time.monotonic() + 150
     while (body := poll())["status"] not in ("ready", "failed") and time.monotonic() < deadline:
         time.sleep(0.25)
